@@ -1,0 +1,1 @@
+"""Thin HTTP and websocket routes: parse, authorise, call the service, map errors."""

@@ -1,0 +1,45 @@
+"""Officers sign in and out, and take or leave a counter."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from server import schemas
+from server.api.common import COMMAND_REFUSALS, refusals
+from server.api.deps import Ctx, CurrentActor, IdempotencyKey
+from server.services import auth
+from server.services.errors import Unauthorized
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+@router.post("/login", response_model=schemas.LoginOut, responses=refusals(401, 404, 409, 422))
+def login(body: schemas.LoginIn, ctx: Ctx) -> schemas.LoginOut:
+    """Sign in with username and password; with counter_id, also take that counter."""
+    return auth.login(ctx, body)
+
+
+@router.post("/logout", status_code=204, responses=refusals(401, 409))
+def logout(ctx: Ctx, actor: CurrentActor) -> Response:
+    """Revoke this token (and leave the counter)."""
+    if actor.kind != "officer":
+        raise Unauthorized("officer_required", "Thao tác này cần cán bộ đăng nhập.")
+    auth.logout(ctx, actor)
+    return Response(status_code=204)
+
+
+@router.get("/me", response_model=schemas.MeOut, responses=refusals(401))
+def me(actor: CurrentActor) -> schemas.MeOut:
+    return auth.me(actor, actor.counter_id)
+
+
+@router.post("/counter/{counter_id}", response_model=schemas.MeOut, responses=COMMAND_REFUSALS)
+def sign_in_counter(counter_id: int, ctx: Ctx, actor: CurrentActor, key: IdempotencyKey) -> schemas.MeOut:
+    """Take a counter: it opens, shows this officer, and only this token may act for it."""
+    return auth.sign_in_counter(ctx, actor, counter_id, key)
+
+
+@router.delete("/counter", response_model=schemas.MeOut, responses=COMMAND_REFUSALS)
+def sign_out_counter(ctx: Ctx, actor: CurrentActor, key: IdempotencyKey) -> schemas.MeOut:
+    """Leave the counter: it closes."""
+    return auth.sign_out_counter(ctx, actor, key)

@@ -1,0 +1,235 @@
+"""The live websocket: subscribe to a centre, a counter or one ticket; get a snapshot, then every
+event in sequence order; heartbeats both ways.
+
+Client → server:  {"type": "subscribe", "scope": "centre"|"counter"|"ticket", "token": …,
+                   "centre_id": …, "counter_id": …, "code": …}   (first message, within 10 s)
+                  {"type": "snapshot"}   ask for a fresh snapshot (after a gap)
+                  {"type": "ping"} / {"type": "pong"}
+Server → client:  {"type": "snapshot", "scope": …, "seq": N, "state": {…}}
+                  {"type": "event", "seq": N+1, …}   (+ "status" for a ticket subscription)
+                  {"type": "ping"} / {"type": "pong"}
+                  {"type": "error", "code": …, "message": …} then close
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, Literal
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from server.realtime import Hub, Message
+from server.services import auth, views
+from server.services.context import AppContext
+from server.services.errors import Forbidden, NotFound, QueueError
+from server.storage import tables
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+SUBSCRIBE_TIMEOUT = 10.0
+CLOSE_CODES = {"Unauthorized": 4401, "Forbidden": 4403, "NotFound": 4404, "Invalid": 4422}
+
+
+class SubscribeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["subscribe"]
+    scope: Literal["centre", "counter", "ticket"]
+    token: str | None = Field(default=None, max_length=200)
+    centre_id: int | None = None
+    counter_id: int | None = None
+    code: str | None = Field(default=None, max_length=64)
+
+
+class Subscription:
+    """What one websocket follows: which centre's events, and how to build its snapshot."""
+
+    def __init__(self, ctx: AppContext, request: SubscribeIn) -> None:
+        self.ctx = ctx
+        self.request = request
+        self.scope = request.scope
+        self.centre_id = 0
+        self.ticket_id: int | None = None
+        self.ticket_field_id: int | None = None
+
+    def authorise(self) -> None:
+        """Runs in a worker thread: it reads the database."""
+        request = self.request
+        if request.scope == "ticket":
+            if not request.code:
+                raise NotFound("ticket_not_found", "Không tìm thấy phiếu số thứ tự này.")
+            with self.ctx.read() as session:
+                from sqlmodel import select
+
+                ticket = session.exec(select(tables.Ticket).where(tables.Ticket.code == request.code)).first()
+            if ticket is None:
+                raise NotFound("ticket_not_found", "Không tìm thấy phiếu số thứ tự này.")
+            self.centre_id, self.ticket_id, self.ticket_field_id = ticket.centre_id, ticket.id, ticket.field_id
+            return
+        actor = auth.authenticate(self.ctx, request.token)
+        if request.scope == "centre":
+            centre_id = request.centre_id if request.centre_id is not None else actor.centre_id
+            if centre_id is None or (actor.centre_id is not None and actor.centre_id != centre_id):
+                raise NotFound("centre_not_found", "Không tìm thấy Trung tâm.")
+            self.centre_id = centre_id
+            return
+        counter_id = request.counter_id if request.counter_id is not None else actor.counter_id
+        with self.ctx.read() as session:
+            counter = session.get(tables.Counter, counter_id) if counter_id is not None else None
+        if counter is None or (actor.centre_id is not None and counter.centre_id != actor.centre_id):
+            raise NotFound("counter_not_found", "Không tìm thấy quầy.")
+        if actor.kind == "device" and not (actor.role == "counter_panel" and actor.counter_id == counter.id):
+            raise Forbidden("forbidden", "Thiết bị này không được gắn với quầy đó.")
+        self.centre_id = counter.centre_id
+        self.request = request.model_copy(update={"counter_id": counter.id})
+
+    def snapshot(self) -> Message:
+        """Runs in a worker thread. One read transaction, so the state matches `seq` exactly."""
+        now = self.ctx.clock.now()
+        with self.ctx.read() as session, session.begin():
+            if self.scope == "centre":
+                state: BaseModel = views.centre_state(session, self.centre_id, now)
+            elif self.scope == "counter":
+                assert self.request.counter_id is not None
+                state = views.counter_state(session, self.request.counter_id, now)
+            else:
+                assert self.request.code is not None
+                state = views.public_status(session, self.request.code, now)
+        data = state.model_dump(mode="json")
+        return {"type": "snapshot", "scope": self.scope, "seq": data["seq"], "state": data}
+
+    def concerns_ticket(self, message: Message) -> bool:
+        ticket = message.get("ticket") or {}
+        data = message.get("data") or {}
+        return (
+            ticket.get("id") == self.ticket_id
+            or message.get("field_id") == self.ticket_field_id
+            or data.get("from_field_id") == self.ticket_field_id
+            or message.get("kind") == "config.updated"
+        )
+
+    def ticket_status(self) -> dict[str, Any]:
+        with self.ctx.read() as session:
+            assert self.request.code is not None
+            status = views.public_status(session, self.request.code, self.ctx.clock.now())
+            row = session.exec(_ticket_field_query(self.request.code)).first()
+            self.ticket_field_id = row if row is not None else self.ticket_field_id
+        return status.model_dump(mode="json")
+
+
+def _ticket_field_query(code: str) -> Any:
+    from sqlmodel import select
+
+    return select(tables.Ticket.field_id).where(tables.Ticket.code == code)
+
+
+async def _send_error(websocket: WebSocket, error: QueueError) -> None:
+    with contextlib.suppress(Exception):
+        await websocket.send_json({"type": "error", "code": error.code, "message": error.message})
+        await websocket.close(code=CLOSE_CODES.get(type(error).__name__, 4400), reason=error.code)
+
+
+@router.websocket("/ws")
+async def live(websocket: WebSocket) -> None:
+    ctx: AppContext = websocket.app.state.ctx
+    hub: Hub = websocket.app.state.hub
+    await websocket.accept()
+    try:
+        raw = await asyncio.wait_for(websocket.receive_text(), timeout=SUBSCRIBE_TIMEOUT)
+        request = SubscribeIn.model_validate_json(raw)
+    except (TimeoutError, ValidationError, json.JSONDecodeError, KeyError):
+        from server.services.errors import Invalid
+
+        await _send_error(
+            websocket, Invalid("subscribe_expected", "Tin nhắn đầu tiên phải là yêu cầu theo dõi (subscribe) hợp lệ.")
+        )
+        return
+    except WebSocketDisconnect:
+        return
+    subscription = Subscription(ctx, request)
+    try:
+        await run_in_threadpool(subscription.authorise)
+    except QueueError as error:
+        await _send_error(websocket, error)
+        return
+    sub = hub.subscribe(subscription.centre_id)
+    try:
+        await _serve(websocket, ctx, sub_queue=sub.queue, subscription=subscription, offer=sub.offer)
+    finally:
+        hub.unsubscribe(sub)
+
+
+async def _serve(
+    websocket: WebSocket, ctx: AppContext, sub_queue: asyncio.Queue[Any], subscription: Subscription, offer: Callable[[Any], None]
+) -> None:
+    from server.realtime import RESYNC
+
+    heartbeat = ctx.settings.heartbeat_seconds
+    last_heard = time.monotonic()
+
+    async def send_snapshot() -> int:
+        snapshot = await run_in_threadpool(subscription.snapshot)
+        await websocket.send_text(json.dumps(snapshot, ensure_ascii=False))
+        return int(snapshot["seq"])
+
+    async def sender() -> None:
+        last_seq = await send_snapshot()
+        while True:
+            message, text = await sub_queue.get()
+            if message["type"] == "resync":
+                last_seq = await send_snapshot()
+                continue
+            if message["seq"] <= last_seq:
+                continue  # already in the snapshot this client has
+            if subscription.scope == "ticket" and subscription.concerns_ticket(message):
+                status = await run_in_threadpool(subscription.ticket_status)
+                text = json.dumps({**message, "status": status}, ensure_ascii=False)
+            await websocket.send_text(text)
+            last_seq = message["seq"]
+
+    async def receiver() -> None:
+        nonlocal last_heard
+        while True:
+            raw = await websocket.receive_text()
+            last_heard = time.monotonic()
+            try:
+                kind = json.loads(raw).get("type")
+            except (json.JSONDecodeError, AttributeError):
+                kind = None
+            if kind == "snapshot":
+                offer(RESYNC)
+            elif kind == "ping":
+                await websocket.send_text('{"type":"pong"}')
+
+    async def pinger() -> None:
+        while True:
+            await asyncio.sleep(heartbeat)
+            if time.monotonic() - last_heard > 3 * heartbeat:
+                log.info("websocket silent for %.0f s; closing", time.monotonic() - last_heard)
+                await websocket.close(code=4408, reason="heartbeat_timeout")
+                return
+            await websocket.send_text('{"type":"ping"}')
+
+    tasks = [asyncio.create_task(t()) for t in (sender, receiver, pinger)]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            error = task.exception()
+            if error is not None and not isinstance(error, (WebSocketDisconnect, RuntimeError)):
+                if isinstance(error, QueueError):
+                    await _send_error(websocket, error)
+                else:
+                    log.warning("websocket ended: %r", error)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await websocket.close()

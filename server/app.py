@@ -1,0 +1,54 @@
+"""The FastAPI application."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from server import __version__
+from server.api import admin, auth, counters, devices, errors, tickets, ws
+from server.clock import Clock, SystemClock
+from server.config import Settings
+from server.realtime import Hub, InProcessBroker
+from server.services.context import AppContext
+from server.storage.database import make_engine
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    settings = settings or Settings()
+    engine = make_engine(settings.database_url)
+    hub = Hub()
+    ctx = AppContext(settings=settings, engine=engine, clock=clock or SystemClock(), broker=InProcessBroker(hub))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        hub.attach(asyncio.get_running_loop())
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="hangdoi",
+        version=__version__,
+        summary="Hệ thống xếp hàng lấy số thứ tự cho Trung tâm Phục vụ hành chính công.",
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    app.state.hub = hub
+    errors.install(app)
+
+    api = APIRouter(prefix=API_PREFIX)
+    for module in (auth, tickets, counters, devices, admin):
+        api.include_router(module.router)
+
+    @api.get("/health", tags=["public"])
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    app.include_router(api)
+    app.include_router(ws.router, prefix=API_PREFIX)
+    return app

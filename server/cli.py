@@ -1,0 +1,234 @@
+"""The `hangdoi` command."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import secrets
+import sys
+
+from sqlmodel import Session, select
+
+from server.config import Settings
+from server.storage import tables
+from server.storage.database import make_engine
+from server.storage.migrate import upgrade
+
+# Websocket messages from clients are small JSON commands; anything larger is refused.
+WS_MAX_MESSAGE_BYTES = 64 * 1024
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _password(given: str | None, what: str) -> tuple[str, bool]:
+    """A password from the option, a prompt, or (no terminal) a generated one that is printed."""
+    if given:
+        return given, False
+    if sys.stdin.isatty():
+        while True:
+            first = getpass.getpass(f"Mật khẩu cho {what}: ")
+            if len(first) < 8:
+                print("Mật khẩu cần ít nhất 8 ký tự.")
+                continue
+            if getpass.getpass("Nhập lại mật khẩu: ") == first:
+                return first, False
+            print("Hai lần nhập không khớp, xin nhập lại.")
+    return secrets.token_urlsafe(12), True
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    settings = _settings()
+    upgrade(settings.database_url)
+    print(f"Cơ sở dữ liệu đã cập nhật: {settings.database_url}")
+    return 0
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    settings = _settings()
+    upgrade(settings.database_url)
+    print(f"Cơ sở dữ liệu sẵn sàng: {settings.database_url}")
+    engine = make_engine(settings.database_url)
+    with Session(engine) as session:
+        has_admin = session.exec(select(tables.Officer).where(tables.Officer.role == "admin")).first() is not None
+        if has_admin:
+            print("Đã có quản trị viên; không tạo thêm.")
+        else:
+            from server.services.auth import create_officer
+
+            password, generated = _password(args.admin_password, args.admin_username)
+            create_officer(session, None, args.admin_username, args.admin_name, "admin", password)
+            session.commit()
+            print(f"Đã tạo quản trị viên cấp tỉnh: {args.admin_username}")
+            if generated:
+                print(f"  Mật khẩu (hãy đổi sau khi đăng nhập): {password}")
+    engine.dispose()
+    if args.demo:
+        return cmd_demo(args)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from server.demo import DEMO_PASSWORD, create_demo
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    with Session(engine) as session:
+        demo = create_demo(session, getattr(args, "password", None) or DEMO_PASSWORD)
+    engine.dispose()
+    credentials = settings.data_dir / "demo-credentials.json"
+    if not demo.created:
+        print(f"Trung tâm mẫu đã có (centre_id={demo.centre_id}); không tạo lại.")
+        if credentials.exists():
+            print(f"Mã thiết bị và tài khoản của Trung tâm mẫu: {credentials}")
+        return 0
+    password = getattr(args, "password", None) or DEMO_PASSWORD
+    print(f"Đã tạo Trung tâm mẫu (centre_id={demo.centre_id}).")
+    print(f"Tài khoản cán bộ (mật khẩu chung: {password}):")
+    for username, full_name, role, counter in demo.logins:
+        where = f"quầy {counter}" if counter else "quản trị"
+        print(f"  {username:<10} {full_name:<22} {role:<8} {where}")
+    print("Mã thiết bị (chỉ hiện một lần):")
+    for kind, token in demo.devices.items():
+        print(f"  {kind:<8} {token}")
+    credentials.parent.mkdir(parents=True, exist_ok=True)
+    credentials.write_text(
+        json.dumps(
+            {"centre_id": demo.centre_id, "password": password, "officers": demo.logins, "devices": demo.devices},
+            ensure_ascii=False,
+            indent=2,
+        )
+    )
+    os.chmod(credentials, 0o600)
+    print(f"Đã lưu vào {credentials}")
+    return 0
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    from server.services.auth import create_officer
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    with Session(engine) as session:
+        if session.exec(select(tables.Officer).where(tables.Officer.username == args.username.lower())).first():
+            print(f"Lỗi: tên đăng nhập {args.username} đã có người dùng.", file=sys.stderr)
+            return 2
+        if args.centre_id is not None and session.get(tables.Centre, args.centre_id) is None:
+            print(f"Lỗi: không có Trung tâm số {args.centre_id}.", file=sys.stderr)
+            return 2
+        if args.role == "officer" and args.centre_id is None:
+            print("Lỗi: cán bộ cần thuộc một Trung tâm (--centre-id).", file=sys.stderr)
+            return 2
+        password, generated = _password(args.password, args.username)
+        create_officer(session, args.centre_id, args.username, args.full_name, args.role, password, args.phone)
+        session.commit()
+    engine.dispose()
+    print(f"Đã tạo tài khoản {args.username} ({args.role}).")
+    if generated:
+        print(f"  Mật khẩu: {password}")
+    return 0
+
+
+def cmd_device_add(args: argparse.Namespace) -> int:
+    from server.services.admin import add_device
+    from server.services.errors import QueueError
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    with Session(engine) as session:
+        if session.get(tables.Centre, args.centre_id) is None:
+            print(f"Lỗi: không có Trung tâm số {args.centre_id}.", file=sys.stderr)
+            return 2
+        try:
+            device, token = add_device(session, args.centre_id, args.kind, args.name, args.counter_id)
+        except QueueError as error:
+            print(f"Lỗi: {error.message}", file=sys.stderr)
+            return 2
+        session.commit()
+        device_id = device.id
+    engine.dispose()
+    print(f"Đã tạo thiết bị {args.name} (id={device_id}, loại {args.kind}).")
+    print(f"Mã thiết bị (chỉ hiện một lần, hãy lưu lại): {token}")
+    return 0
+
+
+def cmd_server(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    if args.host:
+        os.environ["HANGDOI_HOST"] = args.host
+    if args.port:
+        os.environ["HANGDOI_PORT"] = str(args.port)
+    settings = _settings()
+    upgrade(settings.database_url)
+    print(f"hangdoi: máy chủ tại http://{settings.host}:{settings.port}  (tài liệu API: /docs)", flush=True)
+    uvicorn.run(
+        "server.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        ws_max_size=WS_MAX_MESSAGE_BYTES,
+        log_level=settings.log_level,
+        # Behind nginx on a province server; harmless on a centre's LAN.
+        proxy_headers=True,
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hangdoi", description="Hệ thống lấy số thứ tự cho Trung tâm Phục vụ hành chính công.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("server", help="chạy máy chủ")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.set_defaults(func=cmd_server)
+
+    p = sub.add_parser("migrate", help="cập nhật cấu trúc cơ sở dữ liệu")
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("init", help="tạo cơ sở dữ liệu và quản trị viên đầu tiên")
+    p.add_argument("--admin-username", default="admin")
+    p.add_argument("--admin-name", default="Quản trị viên")
+    p.add_argument("--admin-password")
+    p.add_argument("--demo", action="store_true", help="tạo luôn Trung tâm mẫu")
+    p.add_argument("--password", help="mật khẩu cho tài khoản mẫu (với --demo)")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("demo", help="tạo Trung tâm mẫu với lĩnh vực, quầy, cán bộ và thiết bị")
+    p.add_argument("--password", help="mật khẩu chung cho các tài khoản mẫu")
+    p.set_defaults(func=cmd_demo)
+
+    user = sub.add_parser("user", help="tài khoản cán bộ").add_subparsers(dest="user_command", required=True)
+    p = user.add_parser("add", help="tạo tài khoản")
+    p.add_argument("username")
+    p.add_argument("--full-name", required=True)
+    p.add_argument("--role", choices=["admin", "officer"], default="officer")
+    p.add_argument("--centre-id", type=int, help="bỏ trống cho quản trị viên cấp tỉnh")
+    p.add_argument("--password")
+    p.add_argument("--phone", default="")
+    p.set_defaults(func=cmd_user_add)
+
+    device = sub.add_parser("device", help="thiết bị").add_subparsers(dest="device_command", required=True)
+    p = device.add_parser("add", help="tạo thiết bị và mã của nó")
+    p.add_argument("kind", choices=["kiosk", "display", "counter_panel"])
+    p.add_argument("--name", required=True)
+    p.add_argument("--centre-id", type=int, required=True)
+    p.add_argument("--counter-id", type=int)
+    p.set_defaults(func=cmd_device_add)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

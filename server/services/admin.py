@@ -1,0 +1,405 @@
+"""Configuration by administrators: centres, fields, counters, officers, devices, priority groups.
+
+A centre's administrator manages that centre only; a province administrator (no centre) manages
+every centre and names the centre when creating something. Nothing is deleted: deactivating keeps
+the history that reports are computed from. Every change is one transaction and emits a
+`config.updated` event so screens reload their snapshot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, SQLModel, col, delete, select
+
+from server import schemas
+from server.engine.model import Event
+from server.security import DEVICE_TOKEN_PREFIX, hash_password, new_token, token_hash
+from server.services import views
+from server.services.auth import officer_out
+from server.services.context import Actor, AppContext, UnitOfWork
+from server.services.errors import Conflict, Forbidden, Invalid, NotFound
+from server.storage import tables
+
+Row = TypeVar("Row", bound=SQLModel)
+
+
+@dataclass(frozen=True)
+class Kind(Generic[Row]):
+    table: type[Row]
+    what: str  # in the config.updated event
+    noun: str  # Vietnamese, for messages
+    out: Callable[[Session, Any], BaseModel]
+
+
+def _field_out(session: Session, row: tables.ProcedureField) -> schemas.FieldOut:
+    return schemas.FieldOut.model_validate(row, from_attributes=True)
+
+
+def _counter_out(session: Session, row: tables.Counter) -> schemas.CounterOut:
+    assert row.id is not None
+    return views.counter_out(
+        session, row, views.counter_field_ids(session, [row.id])[row.id], views.TicketShaper(session, row.centre_id)
+    )
+
+
+def _device_out(session: Session, row: tables.Device) -> schemas.DeviceOut:
+    return schemas.DeviceOut.model_validate(row, from_attributes=True)
+
+
+def _group_out(session: Session, row: tables.PriorityGroup) -> schemas.PriorityGroupOut:
+    return schemas.PriorityGroupOut.model_validate(row, from_attributes=True)
+
+
+CENTRE = Kind(tables.Centre, "centre", "Trung tâm", lambda s, r: views.centre_out(r))
+FIELD = Kind(tables.ProcedureField, "field", "lĩnh vực", _field_out)
+COUNTER = Kind(tables.Counter, "counter", "quầy", _counter_out)
+OFFICER = Kind(tables.Officer, "officer", "cán bộ", lambda s, r: officer_out(r))
+DEVICE = Kind(tables.Device, "device", "thiết bị", _device_out)
+PRIORITY_GROUP = Kind(tables.PriorityGroup, "priority_group", "nhóm ưu tiên", _group_out)
+
+
+def require_admin(actor: Actor) -> None:
+    if not actor.is_admin:
+        raise Forbidden("admin_required", "Chỉ quản trị viên mới được thay đổi cấu hình.")
+
+
+def _scope(actor: Actor, requested: int | None) -> int:
+    """The centre an admin's request is about."""
+    require_admin(actor)
+    if actor.centre_id is not None:
+        if requested is not None and requested != actor.centre_id:
+            raise NotFound("centre_not_found", "Không tìm thấy Trung tâm.")
+        return actor.centre_id
+    if requested is None:
+        raise Invalid("centre_required", "Hãy chọn Trung tâm (centre_id).")
+    return requested
+
+
+def _centre_of(row: SQLModel) -> int | None:
+    if isinstance(row, tables.Centre):
+        return row.id
+    return getattr(row, "centre_id", None)
+
+
+def _load(session: Session, actor: Actor, kind: Kind[Row], item_id: int) -> Row:
+    require_admin(actor)
+    row = session.get(kind.table, item_id)
+    centre_id = _centre_of(row) if row is not None else None
+    if row is None or (actor.centre_id is not None and centre_id != actor.centre_id):
+        raise NotFound("not_found", f"Không tìm thấy {kind.noun} này.")
+    return row
+
+
+def _changed(uow: UnitOfWork, kind: Kind[Any], row: SQLModel) -> None:
+    """Commit the change, with the event that tells live screens to reload."""
+    uow.session.flush()
+    centre_id = _centre_of(row)
+    if centre_id is not None:
+        uow.lock_centre(centre_id)
+        uow.record(Event(kind="config.updated", at=uow.now, data={"what": kind.what, "id": getattr(row, "id", None)}), None)
+    try:
+        uow.commit()
+    except IntegrityError as exc:
+        raise Conflict("duplicate", f"Đã có {kind.noun} trùng mã hoặc trùng số.") from exc
+
+
+def list_items(ctx: AppContext, actor: Actor, kind: Kind[Row], centre_id: int | None) -> list[BaseModel]:
+    require_admin(actor)
+    with ctx.read() as session:
+        query = select(kind.table)
+        scope = actor.centre_id if actor.centre_id is not None else centre_id
+        if scope is not None:
+            if centre_id is not None and centre_id != scope:
+                return []
+            column = kind.table.id if kind is CENTRE else kind.table.centre_id  # type: ignore[attr-defined]
+            query = query.where(column == scope)
+        rows = session.exec(query.order_by(kind.table.id)).all()  # type: ignore[attr-defined]
+        return [kind.out(session, row) for row in rows]
+
+
+def get_item(ctx: AppContext, actor: Actor, kind: Kind[Row], item_id: int) -> BaseModel:
+    with ctx.read() as session:
+        return kind.out(session, _load(session, actor, kind, item_id))
+
+
+def _apply(row: SQLModel, values: dict[str, Any]) -> None:
+    for name, value in values.items():
+        setattr(row, name, value)
+
+
+def _check_timezone(name: str | None) -> None:
+    if name is None:
+        return
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise Invalid("timezone_unknown", f"Múi giờ {name!r} không tồn tại.") from exc
+
+
+def _check_hours(opens: Any, closes: Any) -> None:
+    if opens is not None and closes is not None and closes <= opens:
+        raise Invalid("hours_invalid", "Giờ đóng cửa phải sau giờ mở cửa.")
+
+
+# --- centres --------------------------------------------------------------------------------------
+
+
+def create_centre(ctx: AppContext, actor: Actor, body: schemas.CentreIn) -> BaseModel:
+    require_admin(actor)
+    if actor.centre_id is not None:
+        raise Forbidden("province_admin_required", "Chỉ quản trị viên cấp tỉnh mới tạo được Trung tâm mới.")
+    _check_timezone(body.timezone)
+    _check_hours(body.opens_at, body.closes_at)
+    with ctx.unit_of_work() as uow:
+        row = tables.Centre(**body.model_dump())
+        uow.session.add(row)
+        _changed(uow, CENTRE, row)
+        return CENTRE.out(uow.session, row)
+
+
+def update_centre(ctx: AppContext, actor: Actor, centre_id: int, body: schemas.CentreUpdate) -> BaseModel:
+    values = body.model_dump(exclude_unset=True)
+    if "active" in values and actor.centre_id is not None:
+        raise Forbidden("province_admin_required", "Chỉ quản trị viên cấp tỉnh mới ngừng được một Trung tâm.")
+    _check_timezone(values.get("timezone"))
+    with ctx.unit_of_work() as uow:
+        row = _load(uow.session, actor, CENTRE, centre_id)
+        _check_hours(values.get("opens_at", row.opens_at), values.get("closes_at", row.closes_at))
+        _apply(row, values)
+        _changed(uow, CENTRE, row)
+        return CENTRE.out(uow.session, row)
+
+
+# --- fields ---------------------------------------------------------------------------------------
+
+
+def _check_field(session: Session, row: tables.ProcedureField) -> None:
+    """Two active fields of a centre may not share numbers: the number alone must tell the field."""
+    _check_hours(row.opens_at, row.closes_at)
+    if row.number_end < row.number_start:
+        raise Invalid("range_invalid", "Số cuối phải lớn hơn hoặc bằng số đầu.")
+    if not row.active:
+        return
+    others = session.exec(
+        select(tables.ProcedureField).where(
+            tables.ProcedureField.centre_id == row.centre_id,
+            tables.ProcedureField.id != row.id,
+            col(tables.ProcedureField.active).is_(True),
+            tables.ProcedureField.prefix == row.prefix,
+        )
+    ).all()
+    for other in others:
+        if row.number_start <= other.number_end and other.number_start <= row.number_end:
+            raise Conflict(
+                "range_overlap",
+                f"Dãy số {row.number_start}–{row.number_end} trùng với lĩnh vực {other.name} "
+                f"({other.number_start}–{other.number_end}). Hãy chọn dãy số khác hoặc thêm chữ cái đầu số.",
+            )
+
+
+def create_field(ctx: AppContext, actor: Actor, body: schemas.FieldIn) -> BaseModel:
+    centre_id = _scope(actor, body.centre_id)
+    with ctx.unit_of_work() as uow:
+        if uow.session.get(tables.Centre, centre_id) is None:
+            raise NotFound("centre_not_found", "Không tìm thấy Trung tâm.")
+        row = tables.ProcedureField(**{**body.model_dump(), "centre_id": centre_id})
+        _check_field(uow.session, row)
+        uow.session.add(row)
+        _changed(uow, FIELD, row)
+        return FIELD.out(uow.session, row)
+
+
+def update_field(ctx: AppContext, actor: Actor, field_id: int, body: schemas.FieldUpdate) -> BaseModel:
+    with ctx.unit_of_work() as uow:
+        row = _load(uow.session, actor, FIELD, field_id)
+        _apply(row, body.model_dump(exclude_unset=True))
+        _check_field(uow.session, row)
+        _changed(uow, FIELD, row)
+        return FIELD.out(uow.session, row)
+
+
+# --- counters -------------------------------------------------------------------------------------
+
+
+def _set_counter_fields(session: Session, counter: tables.Counter, field_ids: list[int]) -> None:
+    if len(set(field_ids)) != len(field_ids):
+        raise Invalid("fields_repeated", "Mỗi lĩnh vực chỉ được chọn một lần cho một quầy.")
+    for field_id in field_ids:
+        field = session.get(tables.ProcedureField, field_id)
+        if field is None or field.centre_id != counter.centre_id:
+            raise NotFound("field_not_found", f"Không tìm thấy lĩnh vực số {field_id} tại Trung tâm này.")
+    session.exec(delete(tables.CounterField).where(col(tables.CounterField.counter_id) == counter.id))  # type: ignore[call-overload]
+    for position, field_id in enumerate(field_ids):
+        session.add(tables.CounterField(counter_id=counter.id, field_id=field_id, position=position))  # type: ignore[arg-type]
+
+
+def create_counter(ctx: AppContext, actor: Actor, body: schemas.CounterIn) -> BaseModel:
+    centre_id = _scope(actor, body.centre_id)
+    with ctx.unit_of_work() as uow:
+        if uow.session.get(tables.Centre, centre_id) is None:
+            raise NotFound("centre_not_found", "Không tìm thấy Trung tâm.")
+        taken = uow.session.exec(
+            select(tables.Counter).where(tables.Counter.centre_id == centre_id, tables.Counter.number == body.number)
+        ).first()
+        if taken is not None:
+            raise Conflict("counter_number_taken", f"Đã có quầy số {body.number}.")
+        row = tables.Counter(centre_id=centre_id, number=body.number, name=body.name or f"Quầy {body.number}")
+        uow.session.add(row)
+        uow.session.flush()
+        _set_counter_fields(uow.session, row, body.field_ids)
+        _changed(uow, COUNTER, row)
+        return COUNTER.out(uow.session, row)
+
+
+def update_counter(ctx: AppContext, actor: Actor, counter_id: int, body: schemas.CounterUpdate) -> BaseModel:
+    values = body.model_dump(exclude_unset=True)
+    with ctx.unit_of_work() as uow:
+        row = _load(uow.session, actor, COUNTER, counter_id)
+        if values.get("active") is False and row.current_ticket_id is not None:
+            raise Conflict("counter_busy", "Quầy đang phục vụ một số, chưa thể ngừng hoạt động.")
+        if "number" in values and values["number"] != row.number:
+            taken = uow.session.exec(
+                select(tables.Counter).where(tables.Counter.centre_id == row.centre_id, tables.Counter.number == values["number"])
+            ).first()
+            if taken is not None:
+                raise Conflict("counter_number_taken", f"Đã có quầy số {values['number']}.")
+        field_ids = values.pop("field_ids", None)
+        _apply(row, values)
+        if field_ids is not None:
+            _set_counter_fields(uow.session, row, field_ids)
+        _changed(uow, COUNTER, row)
+        return COUNTER.out(uow.session, row)
+
+
+# --- officers ------------------------------------------------------------------------------------
+
+
+def create_officer(ctx: AppContext, actor: Actor, body: schemas.OfficerIn) -> BaseModel:
+    require_admin(actor)
+    centre_id = _scope(actor, body.centre_id) if (body.centre_id is not None or actor.centre_id is not None) else None
+    with ctx.unit_of_work() as uow:
+        if uow.session.exec(select(tables.Officer).where(tables.Officer.username == body.username)).first() is not None:
+            raise Conflict("username_taken", f"Tên đăng nhập {body.username} đã có người dùng.")
+        row = tables.Officer(
+            centre_id=centre_id,
+            username=body.username,
+            full_name=body.full_name,
+            role=body.role,
+            password_hash=hash_password(body.password),
+            phone=body.phone,
+        )
+        uow.session.add(row)
+        _changed(uow, OFFICER, row)
+        return OFFICER.out(uow.session, row)
+
+
+def update_officer(ctx: AppContext, actor: Actor, officer_id: int, body: schemas.OfficerUpdate) -> BaseModel:
+    values = body.model_dump(exclude_unset=True)
+    with ctx.unit_of_work() as uow:
+        row = _load(uow.session, actor, OFFICER, officer_id)
+        if officer_id == actor.id and (values.get("active") is False or values.get("role") == "officer"):
+            raise Conflict("cannot_demote_self", "Không thể tự khóa hoặc tự bỏ quyền quản trị của chính mình.")
+        password = values.pop("password", None)
+        _apply(row, values)
+        if password is not None or values.get("active") is False:
+            # A new password or a deactivation signs the officer out everywhere.
+            if password is not None:
+                row.password_hash = hash_password(password)
+            for auth in uow.session.exec(
+                select(tables.AuthSession).where(
+                    tables.AuthSession.officer_id == officer_id, col(tables.AuthSession.revoked_at).is_(None)
+                )
+            ).all():
+                auth.revoked_at = uow.now
+                auth.counter_id = None
+        _changed(uow, OFFICER, row)
+        return OFFICER.out(uow.session, row)
+
+
+# --- devices -------------------------------------------------------------------------------------
+
+
+def _check_device_counter(session: Session, centre_id: int, kind: str, counter_id: int | None) -> None:
+    if kind == "counter_panel" and counter_id is None:
+        raise Invalid("counter_required", "Màn hình quầy cần được gắn với một quầy (counter_id).")
+    if counter_id is not None:
+        counter = session.get(tables.Counter, counter_id)
+        if counter is None or counter.centre_id != centre_id:
+            raise NotFound("counter_not_found", "Không tìm thấy quầy.")
+
+
+def add_device(
+    session: Session, centre_id: int, kind: str, name: str, counter_id: int | None = None
+) -> tuple[tables.Device, str]:
+    """Create a device and its token; the plain token exists only in the return value."""
+    _check_device_counter(session, centre_id, kind, counter_id)
+    token = new_token(DEVICE_TOKEN_PREFIX)
+    device = tables.Device(centre_id=centre_id, kind=kind, name=name, counter_id=counter_id, token_hash=token_hash(token))
+    session.add(device)
+    return device, token
+
+
+def create_device(ctx: AppContext, actor: Actor, body: schemas.DeviceIn) -> schemas.DeviceCreatedOut:
+    centre_id = _scope(actor, body.centre_id)
+    with ctx.unit_of_work() as uow:
+        if uow.session.get(tables.Centre, centre_id) is None:
+            raise NotFound("centre_not_found", "Không tìm thấy Trung tâm.")
+        row, token = add_device(uow.session, centre_id, body.kind, body.name, body.counter_id)
+        _changed(uow, DEVICE, row)
+        return schemas.DeviceCreatedOut(device=_device_out(uow.session, row), token=token)
+
+
+def update_device(ctx: AppContext, actor: Actor, device_id: int, body: schemas.DeviceUpdate) -> BaseModel:
+    values = body.model_dump(exclude_unset=True)
+    with ctx.unit_of_work() as uow:
+        row = _load(uow.session, actor, DEVICE, device_id)
+        if "counter_id" in values:
+            _check_device_counter(uow.session, row.centre_id, row.kind, values["counter_id"])
+        _apply(row, values)
+        _changed(uow, DEVICE, row)
+        return DEVICE.out(uow.session, row)
+
+
+# --- priority groups -----------------------------------------------------------------------------
+
+
+def create_priority_group(ctx: AppContext, actor: Actor, body: schemas.PriorityGroupIn) -> BaseModel:
+    centre_id = _scope(actor, body.centre_id)
+    with ctx.unit_of_work() as uow:
+        if uow.session.get(tables.Centre, centre_id) is None:
+            raise NotFound("centre_not_found", "Không tìm thấy Trung tâm.")
+        row = tables.PriorityGroup(**{**body.model_dump(), "centre_id": centre_id})
+        uow.session.add(row)
+        _changed(uow, PRIORITY_GROUP, row)
+        return PRIORITY_GROUP.out(uow.session, row)
+
+
+def update_priority_group(ctx: AppContext, actor: Actor, group_id: int, body: schemas.PriorityGroupUpdate) -> BaseModel:
+    with ctx.unit_of_work() as uow:
+        row = _load(uow.session, actor, PRIORITY_GROUP, group_id)
+        _apply(row, body.model_dump(exclude_unset=True))
+        _changed(uow, PRIORITY_GROUP, row)
+        return PRIORITY_GROUP.out(uow.session, row)
+
+
+# --- deactivation --------------------------------------------------------------------------------
+
+
+def deactivate(ctx: AppContext, actor: Actor, kind: Kind[Any], item_id: int) -> BaseModel:
+    """Deactivate instead of deleting: tickets, events and reports keep pointing at the row."""
+    update: dict[Kind[Any], tuple[Callable[..., BaseModel], type[BaseModel]]] = {
+        CENTRE: (update_centre, schemas.CentreUpdate),
+        FIELD: (update_field, schemas.FieldUpdate),
+        COUNTER: (update_counter, schemas.CounterUpdate),
+        OFFICER: (update_officer, schemas.OfficerUpdate),
+        DEVICE: (update_device, schemas.DeviceUpdate),
+        PRIORITY_GROUP: (update_priority_group, schemas.PriorityGroupUpdate),
+    }
+    function, body = update[kind]
+    return function(ctx, actor, item_id, body(active=False))

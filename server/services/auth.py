@@ -1,0 +1,215 @@
+"""Signing in and out, and turning a bearer token into an Actor."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import Session, select
+
+from server import schemas
+from server.engine import queue as engine
+from server.security import (
+    DEVICE_TOKEN_PREFIX,
+    DUMMY_HASH,
+    OFFICER_TOKEN_PREFIX,
+    hash_password,
+    new_token,
+    token_hash,
+    verify_password,
+)
+from server.services import views
+from server.services.context import Actor, AppContext, UnitOfWork, run_command
+from server.services.errors import Conflict, NotFound, Unauthorized
+from server.storage import tables
+from server.storage.convert import write_back
+
+# A device's "last seen" is written at most this often, so polling screens do not turn every read
+# into a write.
+LAST_SEEN_EVERY = timedelta(seconds=30)
+
+BAD_LOGIN = "Tên đăng nhập hoặc mật khẩu không đúng."
+BAD_TOKEN = "Phiên đăng nhập không hợp lệ hoặc đã hết hạn. Xin đăng nhập lại."
+
+
+def officer_out(officer: tables.Officer) -> schemas.OfficerOut:
+    return schemas.OfficerOut.model_validate(officer, from_attributes=True)
+
+
+def authenticate(ctx: AppContext, token: str | None) -> Actor:
+    if not token:
+        raise Unauthorized("not_authenticated", "Cần đăng nhập hoặc mã thiết bị để thực hiện thao tác này.")
+    now = ctx.clock.now()
+    digest = token_hash(token)
+    with ctx.read() as session:
+        if token.startswith(OFFICER_TOKEN_PREFIX):
+            row = session.exec(
+                select(tables.AuthSession, tables.Officer).join(tables.Officer).where(tables.AuthSession.token_hash == digest)
+            ).first()
+            if row is None:
+                raise Unauthorized("invalid_token", BAD_TOKEN)
+            auth, officer = row
+            if auth.revoked_at is not None or auth.expires_at <= now or not officer.active:
+                raise Unauthorized("invalid_token", BAD_TOKEN)
+            return Actor(
+                kind="officer",
+                id=officer.id,  # type: ignore[arg-type]
+                centre_id=officer.centre_id,
+                role=officer.role,
+                name=officer.full_name,
+                counter_id=auth.counter_id,
+                session_id=auth.id,
+            )
+        if token.startswith(DEVICE_TOKEN_PREFIX):
+            device = session.exec(select(tables.Device).where(tables.Device.token_hash == digest)).first()
+            if device is None or not device.active:
+                raise Unauthorized("invalid_token", "Mã thiết bị không hợp lệ hoặc đã bị thu hồi.")
+            actor = Actor(
+                kind="device",
+                id=device.id,  # type: ignore[arg-type]
+                centre_id=device.centre_id,
+                role=device.kind,
+                name=device.name,
+                counter_id=device.counter_id,
+            )
+            stale = device.last_seen_at is None or now - device.last_seen_at >= LAST_SEEN_EVERY
+    if stale:
+        touch_device(ctx, actor.id)
+    return actor
+
+
+def touch_device(ctx: AppContext, device_id: int, printer_state: str | None = None) -> None:
+    with Session(ctx.engine) as session:
+        device = session.get(tables.Device, device_id)
+        if device is None:
+            return
+        device.last_seen_at = ctx.clock.now()
+        if printer_state is not None:
+            device.printer_state = printer_state
+        session.add(device)
+        session.commit()
+
+
+def login(ctx: AppContext, body: schemas.LoginIn) -> schemas.LoginOut:
+    with ctx.read() as session:
+        officer = session.exec(select(tables.Officer).where(tables.Officer.username == body.username.strip().lower())).first()
+    if officer is None:
+        verify_password(DUMMY_HASH, body.password)
+        raise Unauthorized("bad_credentials", BAD_LOGIN)
+    if not verify_password(officer.password_hash, body.password) or not officer.active:
+        raise Unauthorized("bad_credentials", BAD_LOGIN)
+    token = new_token(OFFICER_TOKEN_PREFIX)
+    now = ctx.clock.now()
+    expires = now + timedelta(hours=ctx.settings.token_ttl_hours)
+    with ctx.unit_of_work() as uow:
+        auth = tables.AuthSession(officer_id=officer.id, token_hash=token_hash(token), created_at=now, expires_at=expires)  # type: ignore[arg-type]
+        uow.session.add(auth)
+        uow.session.flush()
+        actor = Actor("officer", officer.id, officer.centre_id, officer.role, officer.full_name, None, auth.id)  # type: ignore[arg-type]
+        if body.counter_id is not None:
+            _sign_in_counter(uow, actor, auth, body.counter_id)
+        uow.commit()
+    return schemas.LoginOut(token=token, expires_at=expires, officer=officer_out(officer), counter_id=auth.counter_id)
+
+
+def logout(ctx: AppContext, actor: Actor) -> None:
+    """Revoke the token; an officer still signed in at a counter is signed out of it first."""
+    with ctx.unit_of_work() as uow:
+        auth = uow.session.get(tables.AuthSession, actor.session_id)
+        if auth is None:
+            raise Unauthorized("invalid_token", BAD_TOKEN)
+        if auth.counter_id is not None:
+            _sign_out_counter(uow, actor, auth)
+        auth.revoked_at = uow.now
+        uow.commit()
+
+
+def _sign_in_counter(uow: UnitOfWork, actor: Actor, auth: tables.AuthSession, counter_id: int) -> tables.Counter:
+    counter_row = uow.session.get(tables.Counter, counter_id)
+    if counter_row is None or (actor.centre_id is not None and counter_row.centre_id != actor.centre_id):
+        raise NotFound("counter_not_found", "Không tìm thấy quầy.")
+    uow.lock_centre(counter_row.centre_id)
+    uow.session.refresh(counter_row)
+    if auth.counter_id is not None and auth.counter_id != counter_id:
+        raise Conflict("signed_in_elsewhere", "Bạn đang đăng nhập ở một quầy khác. Hãy rời quầy đó trước.")
+    counter = views.counter_engine(counter_row, [])
+    event = engine.open_counter(counter, actor.id, uow.now)
+    write_back(counter, counter_row, skip=("field_ids",))
+    # Whoever held this counter before (a forgotten sign-in) loses it.
+    for other in uow.session.exec(
+        select(tables.AuthSession).where(tables.AuthSession.counter_id == counter_id, tables.AuthSession.id != auth.id)
+    ).all():
+        other.counter_id = None
+    auth.counter_id = counter_id
+    uow.record(event, actor)
+    return counter_row
+
+
+def _sign_out_counter(uow: UnitOfWork, actor: Actor, auth: tables.AuthSession) -> None:
+    counter_row = uow.session.get(tables.Counter, auth.counter_id)
+    auth.counter_id = None
+    if counter_row is None or counter_row.officer_id != actor.id:
+        return
+    uow.lock_centre(counter_row.centre_id)
+    uow.session.refresh(counter_row)
+    counter = views.counter_engine(counter_row, [])
+    event = engine.close_counter(counter, uow.now)
+    write_back(counter, counter_row, skip=("field_ids",))
+    uow.record(event, actor)
+
+
+def sign_in_counter(ctx: AppContext, actor: Actor, counter_id: int, idempotency_key: str | None) -> schemas.MeOut:
+    """Take a counter: it opens with this officer's name and only this token may act for it."""
+    _require_officer(actor)
+
+    def run(uow: UnitOfWork) -> schemas.MeOut:
+        auth = uow.session.get(tables.AuthSession, actor.session_id)
+        assert auth is not None
+        _sign_in_counter(uow, actor, auth, counter_id)
+        return me(actor, counter_id)
+
+    return run_command(ctx, actor, idempotency_key, f"sign-in {counter_id}", schemas.MeOut, run)
+
+
+def sign_out_counter(ctx: AppContext, actor: Actor, idempotency_key: str | None) -> schemas.MeOut:
+    _require_officer(actor)
+    if actor.counter_id is None:
+        raise Conflict("not_at_counter", "Bạn chưa đăng nhập tại quầy nào.")
+
+    def run(uow: UnitOfWork) -> schemas.MeOut:
+        auth = uow.session.get(tables.AuthSession, actor.session_id)
+        assert auth is not None
+        _sign_out_counter(uow, actor, auth)
+        return me(actor, None)
+
+    return run_command(ctx, actor, idempotency_key, "sign-out", schemas.MeOut, run)
+
+
+def me(actor: Actor, counter_id: int | None) -> schemas.MeOut:
+    return schemas.MeOut(
+        kind=actor.kind,
+        id=actor.id,
+        centre_id=actor.centre_id,
+        role=actor.role,
+        name=actor.name,
+        counter_id=counter_id,
+    )
+
+
+def _require_officer(actor: Actor) -> None:
+    if actor.kind != "officer":
+        raise Unauthorized("officer_required", "Thao tác này cần cán bộ đăng nhập.")
+
+
+def create_officer(
+    session: Session, centre_id: int | None, username: str, full_name: str, role: str, password: str, phone: str = ""
+) -> tables.Officer:
+    officer = tables.Officer(
+        centre_id=centre_id,
+        username=username.strip().lower(),
+        full_name=full_name,
+        role=role,
+        password_hash=hash_password(password),
+        phone=phone,
+    )
+    session.add(officer)
+    return officer

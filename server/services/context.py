@@ -1,0 +1,200 @@
+"""What every service function works with: the app context, the actor, and the unit of work."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from server.clock import Clock
+from server.config import Settings
+from server.engine.model import Event as EngineEvent
+from server.realtime import Broker, Message
+from server.services.errors import Invalid, NotFound
+from server.storage import tables
+from server.storage.database import writer
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who sends a request: a signed-in officer or an authenticated device."""
+
+    kind: str  # "officer" or "device"
+    id: int
+    centre_id: int | None  # None only for a province administrator
+    role: str  # officers: "admin" or "officer"; devices: "kiosk", "display" or "counter_panel"
+    name: str
+    counter_id: int | None = None  # the counter an officer is signed in at, or a panel's counter
+    session_id: int | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.kind == "officer" and self.role == "admin"
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    engine: Engine
+    clock: Clock
+    broker: Broker
+
+    def read(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    def unit_of_work(self) -> UnitOfWork:
+        return UnitOfWork(self)
+
+
+class UnitOfWork:
+    """One command's transaction. Events recorded here get the centre's next sequence numbers and
+    are handed to the broker only once the transaction has committed."""
+
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+        self.session = Session(writer(ctx.engine), expire_on_commit=False)
+        self.now: datetime = ctx.clock.now()
+        self._events: list[tuple[tables.Event, tables.Ticket | None]] = []
+        self._centre: tables.Centre | None = None
+        self.committed: list[Message] = []
+
+    def __enter__(self) -> UnitOfWork:
+        self.session.begin()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.session.in_transaction():
+            self.session.rollback()
+        self.session.close()
+
+    def lock_centre(self, centre_id: int) -> tables.Centre:
+        """Lock the centre row first in every command. On PostgreSQL this puts a centre's commands
+        one after another (its sequence numbers must not interleave); on SQLite BEGIN IMMEDIATE has
+        already done so. Taking it first, always, means two commands never wait on each other in
+        opposite orders."""
+        centre = self.session.exec(select(tables.Centre).where(tables.Centre.id == centre_id).with_for_update()).first()
+        if centre is None:
+            raise NotFound("centre_not_found", "Không tìm thấy Trung tâm.")
+        self._centre = centre
+        return centre
+
+    def record(self, event: EngineEvent, actor: Actor | None, ticket_row: tables.Ticket | None = None) -> tables.Event:
+        """Append one engine event to the log with the centre's next sequence number."""
+        centre = self._centre
+        assert centre is not None, "lock_centre() first"
+        centre.event_seq += 1
+        row = tables.Event(
+            centre_id=centre.id,  # type: ignore[arg-type]
+            seq=centre.event_seq,
+            kind=event.kind,
+            at=event.at,
+            ticket_id=ticket_row.id if ticket_row is not None else None,
+            counter_id=event.counter_id,
+            field_id=event.field_id,
+            officer_id=actor.id if actor is not None and actor.kind == "officer" else None,
+            device_id=actor.id if actor is not None and actor.kind == "device" else None,
+            from_state=event.from_state,
+            to_state=event.to_state,
+            data=event.data,
+        )
+        self.session.add(row)
+        self._events.append((row, ticket_row))
+        return row
+
+    def commit(self) -> None:
+        from server.services import views  # views imports this module
+
+        self.session.flush()
+        messages: list[Message] = []
+        if self._events:
+            centre = self._centre
+            assert centre is not None
+            for row, ticket in self._events:
+                if ticket is not None and row.ticket_id is None:
+                    row.ticket_id = ticket.id
+            self.session.flush()
+            queues = views.queue_summaries(self.session, centre, self.now)
+            counter_numbers = views.counter_numbers(self.session, centre.id)  # type: ignore[arg-type]
+            messages = [views.event_message(row, ticket, queues, counter_numbers) for row, ticket in self._events]
+            self.ctx.broker.in_transaction(self.session.connection(), centre.id, messages)  # type: ignore[arg-type]
+        self.session.commit()
+        self.committed = messages
+        if messages:
+            assert self._centre is not None
+            self.ctx.broker.after_commit(self._centre.id, messages)  # type: ignore[arg-type]
+
+
+def run_command(
+    ctx: AppContext,
+    actor: Actor,
+    idempotency_key: str | None,
+    request: str,
+    result_type: type[M],
+    body: Callable[[UnitOfWork], M],
+) -> M:
+    """Run one command in its own transaction. With an idempotency key, a retry of the same request
+    by the same actor gets the first answer back instead of running again."""
+    if idempotency_key is not None and not (1 <= len(idempotency_key) <= 100):
+        raise Invalid("idempotency_key_invalid", "Khóa chống lặp (Idempotency-Key) phải dài từ 1 đến 100 ký tự.")
+    # Only a digest is kept: enough to tell a genuine retry from a different request with the key.
+    request = hashlib.sha256(request.encode()).hexdigest()
+    for _attempt in range(2):
+        with ctx.unit_of_work() as uow:
+            if idempotency_key is not None:
+                earlier = _earlier_answer(uow.session, actor, idempotency_key, request, result_type)
+                if earlier is not None:
+                    return earlier
+            result = body(uow)
+            if idempotency_key is not None:
+                uow.session.add(
+                    tables.IdempotencyRecord(
+                        actor=actor.key,
+                        key=idempotency_key,
+                        request=request,
+                        status_code=200,
+                        response=json.loads(result.model_dump_json()),
+                        created_at=uow.now,
+                    )
+                )
+            try:
+                uow.commit()
+            except IntegrityError:
+                # Only a concurrent twin with the same key can get here (PostgreSQL): its answer
+                # is committed now, so the second pass returns it.
+                if idempotency_key is None:
+                    raise
+                continue
+            return result
+    raise RuntimeError("unreachable: idempotent retry found no earlier answer")
+
+
+def _earlier_answer(session: Session, actor: Actor, key: str, request: str, result_type: type[M]) -> M | None:
+    record = session.exec(
+        select(tables.IdempotencyRecord).where(tables.IdempotencyRecord.actor == actor.key, tables.IdempotencyRecord.key == key)
+    ).first()
+    if record is None:
+        return None
+    if record.request != request:
+        raise Invalid(
+            "idempotency_key_reused",
+            "Khóa chống lặp (Idempotency-Key) này đã được dùng cho một yêu cầu khác.",
+        )
+    return result_type.model_validate(record.response)
+
+
+def as_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)

@@ -1,0 +1,1 @@
+"""Storage: SQLModel tables, the database connection, migrations and the unit of work."""
