@@ -28,7 +28,7 @@ def get_ticket(ticket_id: int, ctx: Ctx, actor: CurrentActor) -> schemas.TicketO
         ticket = session.get(tables.Ticket, ticket_id)
         if ticket is None or (actor.centre_id is not None and ticket.centre_id != actor.centre_id):
             raise NotFound("ticket_not_found", "Không tìm thấy số thứ tự này.")
-        return views.TicketShaper(session, ticket.centre_id)(ticket)
+        return views.ticket_out(session, ticket)
 
 
 @router.get("/public/tickets/{code}", response_model=schemas.PublicTicketStatus, responses=refusals(404), tags=["public"])
@@ -51,8 +51,7 @@ def field_queue(field_id: int, ctx: Ctx, actor: CurrentActor) -> list[schemas.Ti
         assert centre is not None
         rows = views.waiting_tickets(session, field.centre_id, views.today(centre, ctx.clock.now()), [field_id])
         rows.sort(key=lambda t: order_key(views.ticket_engine(t)))
-        shape = views.TicketShaper(session, field.centre_id)
-        return [shape(t) for t in rows]
+        return [views.ticket_out(session, t) for t in rows]
 
 
 @router.get("/centres/{centre_id}/state", response_model=schemas.CentreState, responses=refusals(401, 404))

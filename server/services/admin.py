@@ -43,9 +43,7 @@ def _field_out(session: Session, row: tables.ProcedureField) -> schemas.FieldOut
 
 def _counter_out(session: Session, row: tables.Counter) -> schemas.CounterOut:
     assert row.id is not None
-    return views.counter_out(
-        session, row, views.counter_field_ids(session, [row.id])[row.id], views.TicketShaper(session, row.centre_id)
-    )
+    return views.counter_out(session, row, views.counter_field_ids(session, [row.id])[row.id])
 
 
 def _device_out(session: Session, row: tables.Device) -> schemas.DeviceOut:

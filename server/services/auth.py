@@ -59,19 +59,20 @@ def authenticate(ctx: AppContext, token: str | None) -> Actor:
                 counter_id=auth.counter_id,
                 session_id=auth.id,
             )
-        if token.startswith(DEVICE_TOKEN_PREFIX):
-            device = session.exec(select(tables.Device).where(tables.Device.token_hash == digest)).first()
-            if device is None or not device.active:
-                raise Unauthorized("invalid_token", "Mã thiết bị không hợp lệ hoặc đã bị thu hồi.")
-            actor = Actor(
-                kind="device",
-                id=device.id,  # type: ignore[arg-type]
-                centre_id=device.centre_id,
-                role=device.kind,
-                name=device.name,
-                counter_id=device.counter_id,
-            )
-            stale = device.last_seen_at is None or now - device.last_seen_at >= LAST_SEEN_EVERY
+        if not token.startswith(DEVICE_TOKEN_PREFIX):
+            raise Unauthorized("invalid_token", BAD_TOKEN)
+        device = session.exec(select(tables.Device).where(tables.Device.token_hash == digest)).first()
+        if device is None or not device.active:
+            raise Unauthorized("invalid_token", "Mã thiết bị không hợp lệ hoặc đã bị thu hồi.")
+        actor = Actor(
+            kind="device",
+            id=device.id,  # type: ignore[arg-type]
+            centre_id=device.centre_id,
+            role=device.kind,
+            name=device.name,
+            counter_id=device.counter_id,
+        )
+        stale = device.last_seen_at is None or now - device.last_seen_at >= LAST_SEEN_EVERY
     if stale:
         touch_device(ctx, actor.id)
     return actor

@@ -89,9 +89,8 @@ def issue_ticket(
         session.add(ticket_row)
         session.flush()
         uow.record(issued.event, actor, ticket_row)
-        shape = views.TicketShaper(session, centre_row.id)  # type: ignore[arg-type]
         return schemas.IssuedTicketOut(
-            ticket=shape(ticket_row),
+            ticket=views.ticket_out(session, ticket_row),
             centre_name=centre_row.name,
             people_ahead=issued.people_ahead,
             wait_minutes=issued.wait_minutes,
@@ -152,10 +151,9 @@ class CounterCommand:
             write_back(obj, ticket_row)
         self.uow.session.flush()
         self.uow.record(event, self.actor, ticket_row)
-        shape = views.TicketShaper(self.uow.session, self.centre.id)
         return schemas.CounterCommandOut(
-            counter=views.counter_out(self.uow.session, self.counter_row, self.counter.field_ids, shape),
-            ticket=shape(ticket_row) if ticket_row is not None else None,
+            counter=views.counter_out(self.uow.session, self.counter_row, self.counter.field_ids),
+            ticket=views.ticket_out(self.uow.session, ticket_row) if ticket_row is not None else None,
         )
 
 

@@ -115,6 +115,25 @@ class UnitOfWork:
         self._events.append((row, ticket_row))
         return row
 
+    def _touched_fields(self) -> list[int] | None:
+        """The fields whose queue figures the command may have changed (None: all of them)."""
+        touched: set[int] = set()
+        counters: set[int] = set()
+        for row, _ticket in self._events:
+            if row.kind == "config.updated":
+                return None
+            for field_id in (row.field_id, row.data.get("from_field_id"), row.data.get("to_field_id")):
+                if field_id is not None:
+                    touched.add(field_id)
+            if row.kind.startswith("counter.") and row.counter_id is not None:
+                counters.add(row.counter_id)  # opening or pausing changes its fields' estimates
+        if counters:
+            from server.services.views import counter_field_ids
+
+            for field_ids in counter_field_ids(self.session, counters).values():
+                touched.update(field_ids)
+        return sorted(touched)
+
     def commit(self) -> None:
         from server.services import views  # views imports this module
 
@@ -127,9 +146,8 @@ class UnitOfWork:
                 if ticket is not None and row.ticket_id is None:
                     row.ticket_id = ticket.id
             self.session.flush()
-            queues = views.queue_summaries(self.session, centre, self.now)
-            counter_numbers = views.counter_numbers(self.session, centre.id)  # type: ignore[arg-type]
-            messages = [views.event_message(row, ticket, queues, counter_numbers) for row, ticket in self._events]
+            queues = views.queue_summaries(self.session, centre, self.now, self._touched_fields())
+            messages = [views.event_message(self.session, row, ticket, queues) for row, ticket in self._events]
             self.ctx.broker.in_transaction(self.session.connection(), centre.id, messages)  # type: ignore[arg-type]
         self.session.commit()
         self.committed = messages

@@ -74,18 +74,6 @@ def centre_counters(session: Session, centre_id: int) -> list[tables.Counter]:
     )
 
 
-def counter_numbers(session: Session, centre_id: int) -> dict[int, int]:
-    rows = session.exec(select(tables.Counter.id, tables.Counter.number).where(tables.Counter.centre_id == centre_id)).all()
-    return {cid: number for cid, number in rows if cid is not None}
-
-
-def priority_names(session: Session, centre_id: int) -> dict[int, str]:
-    rows = session.exec(
-        select(tables.PriorityGroup.id, tables.PriorityGroup.name).where(tables.PriorityGroup.centre_id == centre_id)
-    ).all()
-    return {gid: name for gid, name in rows if gid is not None}
-
-
 def waiting_tickets(
     session: Session, centre_id: int, day: date, field_ids: Iterable[int] | None = None, counter_id: int | None = None
 ) -> list[tables.Ticket]:
@@ -103,14 +91,21 @@ def waiting_tickets(
     return list(session.exec(query).all())
 
 
-def queue_summaries(session: Session, centre: tables.Centre, now: datetime) -> dict[int, schemas.FieldQueue]:
-    """Waiting counts, open counters and the wait a newcomer can expect, for every field of a centre."""
+def queue_summaries(
+    session: Session, centre: tables.Centre, now: datetime, field_ids: Iterable[int] | None = None
+) -> dict[int, schemas.FieldQueue]:
+    """Waiting counts, open counters and the wait a newcomer can expect, for some or all fields."""
     assert centre.id is not None
     day = today(centre, now)
+    if field_ids is None:
+        fields = centre_fields(session, centre.id)
+    else:
+        fields = [f for f in (session.get(tables.ProcedureField, i) for i in sorted(set(field_ids))) if f is not None]
+    wanted = [f.id for f in fields]
     waiting_rows = session.exec(
         select(tables.Ticket.field_id, func.count(), func.count(col(tables.Ticket.priority_group_id)))
         .where(
-            tables.Ticket.centre_id == centre.id,
+            col(tables.Ticket.field_id).in_(wanted),
             tables.Ticket.service_day == day,
             tables.Ticket.state == model.TicketState.WAITING.value,
         )
@@ -121,7 +116,7 @@ def queue_summaries(session: Session, centre: tables.Centre, now: datetime) -> d
         select(tables.CounterField.field_id, func.count())
         .join(tables.Counter, col(tables.Counter.id) == col(tables.CounterField.counter_id))
         .where(
-            tables.Counter.centre_id == centre.id,
+            col(tables.CounterField.field_id).in_(wanted),
             tables.Counter.state == model.CounterState.OPEN.value,
             col(tables.Counter.active).is_(True),
         )
@@ -129,7 +124,7 @@ def queue_summaries(session: Session, centre: tables.Centre, now: datetime) -> d
     ).all()
     open_counters = dict(open_rows)
     result: dict[int, schemas.FieldQueue] = {}
-    for field in centre_fields(session, centre.id):
+    for field in fields:
         assert field.id is not None
         total, prio = waiting.get(field.id, (0, 0))
         opened = open_counters.get(field.id, 0)
@@ -147,25 +142,23 @@ def queue_summaries(session: Session, centre: tables.Centre, now: datetime) -> d
 # --- rows to wire shapes ------------------------------------------------------------------------
 
 
-def ticket_out(
-    ticket: tables.Ticket,
-    fields: dict[int, tables.ProcedureField],
-    numbers: dict[int, int],
-    priorities: dict[int, str],
-) -> schemas.TicketOut:
-    field = fields[ticket.field_id]
-    assert ticket.id is not None and field.id is not None
+def ticket_out(session: Session, ticket: tables.Ticket) -> schemas.TicketOut:
+    """Shape a ticket. Its field, counter and priority group come from the session's identity map
+    when already loaded, so shaping many tickets costs few queries."""
+    field = session.get(tables.ProcedureField, ticket.field_id)
+    assert ticket.id is not None and field is not None and field.id is not None
+    group = session.get(tables.PriorityGroup, ticket.priority_group_id) if ticket.priority_group_id else None
     return schemas.TicketOut(
         id=ticket.id,
         label=ticket.label,
         number=ticket.number,
         field=schemas.FieldBrief(id=field.id, code=field.code, name=field.name),
-        priority_group=priorities.get(ticket.priority_group_id) if ticket.priority_group_id else None,
+        priority_group=group.name if group is not None else None,
         state=ticket.state,
         service_day=ticket.service_day,
         issued_at=ticket.issued_at,
         counter_id=ticket.counter_id,
-        counter_number=numbers.get(ticket.counter_id) if ticket.counter_id else None,
+        counter_number=counter_number(session, ticket.counter_id),
         target_counter_id=ticket.target_counter_id,
         recall_count=ticket.recall_count,
         requeued=ticket.requeued,
@@ -176,23 +169,18 @@ def ticket_out(
     )
 
 
-class TicketShaper:
-    """Loads a centre's fields, counter numbers and priority names once to shape many tickets."""
-
-    def __init__(self, session: Session, centre_id: int) -> None:
-        self.fields = {f.id: f for f in centre_fields(session, centre_id) if f.id is not None}
-        self.numbers = counter_numbers(session, centre_id)
-        self.priorities = priority_names(session, centre_id)
-
-    def __call__(self, ticket: tables.Ticket) -> schemas.TicketOut:
-        return ticket_out(ticket, self.fields, self.numbers, self.priorities)
+def counter_number(session: Session, counter_id: int | None) -> int | None:
+    if counter_id is None:
+        return None
+    counter = session.get(tables.Counter, counter_id)
+    return counter.number if counter is not None else None
 
 
 def event_message(
+    session: Session,
     event: tables.Event,
     ticket: tables.Ticket | None,
     queues: dict[int, schemas.FieldQueue],
-    numbers: dict[int, int],
 ) -> Message:
     """The live message for one event. Public: no names, no ticket codes, nothing personal."""
     message: Message = {
@@ -202,7 +190,7 @@ def event_message(
         "kind": event.kind,
         "at": event.at.isoformat(),
         "counter_id": event.counter_id,
-        "counter_number": numbers.get(event.counter_id) if event.counter_id else None,
+        "counter_number": counter_number(session, event.counter_id),
         "field_id": event.field_id,
         "from_state": event.from_state,
         "to_state": event.to_state,
@@ -219,7 +207,7 @@ def event_message(
             "state": ticket.state,
             "priority": ticket.priority_group_id is not None,
             "counter_id": ticket.counter_id,
-            "counter_number": numbers.get(ticket.counter_id) if ticket.counter_id else None,
+            "counter_number": counter_number(session, ticket.counter_id),
             "target_counter_id": ticket.target_counter_id,
             "recall_count": ticket.recall_count,
         }
@@ -278,7 +266,7 @@ def field_states(session: Session, centre: tables.Centre, now: datetime) -> list
     return result
 
 
-def counter_out(session: Session, counter: tables.Counter, field_ids: list[int], shape: TicketShaper) -> schemas.CounterOut:
+def counter_out(session: Session, counter: tables.Counter, field_ids: list[int]) -> schemas.CounterOut:
     assert counter.id is not None
     officer = session.get(tables.Officer, counter.officer_id) if counter.officer_id else None
     current = session.get(tables.Ticket, counter.current_ticket_id) if counter.current_ticket_id else None
@@ -291,7 +279,7 @@ def counter_out(session: Session, counter: tables.Counter, field_ids: list[int],
         officer=schemas.OfficerPublic(id=officer.id, full_name=officer.full_name, phone=officer.phone)  # type: ignore[arg-type]
         if officer is not None
         else None,
-        current=shape(current) if current is not None else None,
+        current=ticket_out(session, current) if current is not None else None,
         active=counter.active,
     )
 
@@ -308,7 +296,6 @@ def recent_calls(session: Session, centre_id: int, day_start: datetime, limit: i
         .order_by(col(tables.Event.seq).desc())
         .limit(limit)
     ).all()
-    numbers = counter_numbers(session, centre_id)
     return [
         schemas.CallOut(
             seq=event.seq,
@@ -317,7 +304,7 @@ def recent_calls(session: Session, centre_id: int, day_start: datetime, limit: i
             ticket_label=label,
             field_id=event.field_id,
             counter_id=event.counter_id,
-            counter_number=numbers.get(event.counter_id) if event.counter_id else None,
+            counter_number=counter_number(session, event.counter_id),
         )
         for event, label in rows
     ]
@@ -334,7 +321,6 @@ def centre_state(session: Session, centre_id: int, now: datetime) -> schemas.Cen
         raise NotFound("centre_not_found", "Không tìm thấy Trung tâm.")
     counters = [c for c in centre_counters(session, centre_id) if c.active]
     field_ids = counter_field_ids(session, [c.id for c in counters if c.id is not None])
-    shape = TicketShaper(session, centre_id)
     groups = session.exec(
         select(tables.PriorityGroup)
         .where(tables.PriorityGroup.centre_id == centre_id, col(tables.PriorityGroup.active).is_(True))
@@ -345,7 +331,7 @@ def centre_state(session: Session, centre_id: int, now: datetime) -> schemas.Cen
         service_day=today(centre, now),
         centre=centre_out(centre),
         fields=field_states(session, centre, now),
-        counters=[counter_out(session, c, field_ids[c.id], shape) for c in counters if c.id is not None],  # type: ignore[index]
+        counters=[counter_out(session, c, field_ids[c.id]) for c in counters if c.id is not None],  # type: ignore[index]
         priority_groups=[schemas.PriorityGroupOut.model_validate(g, from_attributes=True) for g in groups],
         recent_calls=recent_calls(session, centre_id, _day_start(centre, now)),
     )
@@ -377,14 +363,13 @@ def counter_state(session: Session, counter_id: int, now: datetime) -> schemas.C
     centre = session.get(tables.Centre, counter.centre_id)
     assert centre is not None and centre.id is not None
     field_ids = counter_field_ids(session, [counter_id])[counter_id]
-    shape = TicketShaper(session, centre.id)
     rows = {t.id: t for t in waiting_tickets(session, centre.id, today(centre, now), field_ids, counter_id)}
     ordered = call_order(counter_engine(counter, field_ids), [ticket_engine(t) for t in rows.values()], centre_engine(centre))
     return schemas.CounterStateOut(
         seq=centre.event_seq,
         service_day=today(centre, now),
-        counter=counter_out(session, counter, field_ids, shape),
-        waiting=[shape(rows[t.id]) for t in ordered],
+        counter=counter_out(session, counter, field_ids),
+        waiting=[ticket_out(session, rows[t.id]) for t in ordered],
         fields=[f for f in field_states(session, centre, now) if f.id in field_ids],
     )
 
@@ -412,7 +397,7 @@ def public_status(session: Session, code: str, now: datetime) -> schemas.PublicT
     if ticket.state == model.TicketState.WAITING.value:
         waiting = [ticket_engine(t) for t in waiting_tickets(session, centre.id, ticket.service_day, [ticket.field_id])]
         ahead = estimate.people_ahead(ticket_engine(ticket), waiting)
-        queues = queue_summaries(session, centre, now)
+        queues = queue_summaries(session, centre, now, [field.id])  # type: ignore[list-item]
         per_person = estimate.seconds_per_person(field_engine(field), queues[field.id].open_counters)  # type: ignore[index]
         minutes = estimate.wait_minutes(ahead, per_person)
     serving = session.exec(
@@ -424,7 +409,6 @@ def public_status(session: Session, code: str, now: datetime) -> schemas.PublicT
         )
         .order_by(col(tables.Ticket.called_at).desc())
     ).all()
-    numbers = counter_numbers(session, centre.id)
     return schemas.PublicTicketStatus(
         seq=centre.event_seq,
         centre_name=centre.name,
@@ -433,7 +417,7 @@ def public_status(session: Session, code: str, now: datetime) -> schemas.PublicT
         priority=ticket.priority_group_id is not None,
         state=ticket.state,
         state_text=STATE_TEXTS[ticket.state],
-        counter_number=numbers.get(ticket.counter_id) if ticket.counter_id else None,
+        counter_number=counter_number(session, ticket.counter_id),
         people_ahead=ahead,
         wait_minutes=minutes,
         now_serving=list(serving),

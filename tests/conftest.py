@@ -1,0 +1,191 @@
+"""Shared fixtures: a migrated demo database (made once, copied per test) and a real uvicorn
+server on 127.0.0.1 serving it, with a clock the tests can move."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from sqlmodel import Session
+from websockets.sync.client import ClientConnection, connect
+
+from server.app import create_app
+from server.clock import SettableClock
+from server.config import Settings
+from server.demo import DEMO_PASSWORD, create_demo
+from server.services.auth import create_officer
+from server.services.context import AppContext
+from server.storage.database import make_engine
+from server.storage.migrate import upgrade
+
+# Monday 23 November 2026, 08:30 in Hà Nội.
+MONDAY_0830 = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)
+PROVINCE_ADMIN = ("admin", "tinh-admin-2026")
+
+# Demo ids (created in this order by server.demo).
+HO_TICH, CHUNG_THUC, DAT_DAI = 1, 2, 3
+NGUOI_CAO_TUOI = 1
+
+
+@dataclass
+class Template:
+    path: Path
+    devices: dict[str, str]
+
+
+@pytest.fixture(scope="session")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
+    folder = tmp_path_factory.mktemp("template")
+    url = f"sqlite:///{folder / 'hangdoi.sqlite3'}"
+    upgrade(url)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        demo = create_demo(session)
+        create_officer(session, None, PROVINCE_ADMIN[0], "Quản trị cấp tỉnh", "admin", PROVINCE_ADMIN[1])
+        session.commit()
+    engine.dispose()  # the last connection closing folds the WAL into the file
+    return Template(folder / "hangdoi.sqlite3", demo.devices)
+
+
+def free_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+class Live:
+    """A running server and handy clients for it."""
+
+    def __init__(self, app: FastAPI, port: int, clock: SettableClock, devices: dict[str, str]) -> None:
+        self.app = app
+        self.ctx: AppContext = app.state.ctx
+        self.base_url = f"http://127.0.0.1:{port}"
+        self.ws_url = f"ws://127.0.0.1:{port}/api/v1/ws"
+        self.clock = clock
+        self.devices = devices
+        self._clients: list[httpx.Client] = []
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        client = httpx.Client(base_url=f"{self.base_url}/api/v1", headers=headers, timeout=30)
+        self._clients.append(client)
+        return client
+
+    def kiosk(self) -> httpx.Client:
+        return self.client(self.devices["kiosk"])
+
+    def login(self, username: str, counter_id: int | None = None, password: str = DEMO_PASSWORD) -> str:
+        body: dict[str, Any] = {"username": username, "password": password}
+        if counter_id is not None:
+            body["counter_id"] = counter_id
+        answer = self.client().post("/auth/login", json=body)
+        assert answer.status_code == 200, answer.text
+        return str(answer.json()["token"])
+
+    def officer(self, username: str, counter_id: int | None = None) -> httpx.Client:
+        return self.client(self.login(username, counter_id))
+
+    def admin(self) -> httpx.Client:
+        return self.officer("quantri")
+
+    def province_admin(self) -> httpx.Client:
+        return self.client(self.login(PROVINCE_ADMIN[0], password=PROVINCE_ADMIN[1]))
+
+    def issue(self, field_id: int = HO_TICH, priority_group_id: int | None = None) -> dict[str, Any]:
+        answer = self.kiosk().post("/tickets", json={"field_id": field_id, "priority_group_id": priority_group_id})
+        assert answer.status_code == 201, answer.text
+        return answer.json()
+
+    def subscribe(self, scope: str = "centre", token: str | None = None, **extra: Any) -> tuple[ClientConnection, dict[str, Any]]:
+        ws = connect(self.ws_url, open_timeout=10).__enter__()
+        if scope != "ticket" and token is None:
+            token = self.devices["display"]
+        ws.send(json.dumps({"type": "subscribe", "scope": scope, "token": token, **extra}))
+        snapshot = receive(ws)
+        assert snapshot["type"] == "snapshot", snapshot
+        return ws, snapshot
+
+    def close(self) -> None:
+        for client in self._clients:
+            client.close()
+
+
+def receive(ws: ClientConnection, timeout: float = 5.0, skip_pings: bool = True) -> dict[str, Any]:
+    """The next message, skipping heartbeats."""
+    deadline = time.monotonic() + timeout
+    while True:
+        message = json.loads(ws.recv(timeout=max(deadline - time.monotonic(), 0.01)))
+        if skip_pings and message.get("type") in ("ping", "pong"):
+            continue
+        return message
+
+
+def nothing_more(ws: ClientConnection, wait: float = 0.3) -> bool:
+    try:
+        message = receive(ws, timeout=wait)
+    except TimeoutError:
+        return True
+    raise AssertionError(f"unexpected message: {message}")
+
+
+def start_server(app: FastAPI) -> tuple[uvicorn.Server, threading.Thread, int]:
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", ws_max_size=64 * 1024, lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("test server did not start")
+        time.sleep(0.01)
+    return server, thread, port
+
+
+@pytest.fixture
+def clock() -> SettableClock:
+    return SettableClock(MONDAY_0830)
+
+
+@pytest.fixture
+def db_path(tmp_path: Path, template: Template) -> Path:
+    path = tmp_path / "hangdoi.sqlite3"
+    shutil.copy(template.path, path)
+    return path
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_path: Path) -> Settings:
+    return Settings(
+        data_dir=tmp_path,
+        database_url=f"sqlite:///{db_path}",
+        public_base_url="https://hangdoi.example.vn",
+        heartbeat_seconds=15,
+    )
+
+
+@pytest.fixture
+def live(settings: Settings, clock: SettableClock, template: Template) -> Iterator[Live]:
+    app = create_app(settings, clock)
+    server, thread, port = start_server(app)
+    helper = Live(app, port, clock, template.devices)
+    try:
+        yield helper
+    finally:
+        helper.close()
+        server.should_exit = True
+        thread.join(timeout=10)
