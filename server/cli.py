@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from server.config import Settings
 from server.storage import tables
-from server.storage.database import make_engine
+from server.storage.database import make_engine, writer
 from server.storage.migrate import upgrade
 
 # Websocket messages from clients are small JSON commands; anything larger is refused.
@@ -52,7 +52,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     upgrade(settings.database_url)
     print(f"Cơ sở dữ liệu sẵn sàng: {settings.database_url}")
     engine = make_engine(settings.database_url)
-    with Session(engine) as session:
+    with Session(writer(engine)) as session:
         has_admin = session.exec(select(tables.Officer).where(tables.Officer.role == "admin")).first() is not None
         if has_admin:
             print("Đã có quản trị viên; không tạo thêm.")
@@ -77,7 +77,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     settings = _settings()
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
-    with Session(engine) as session:
+    with Session(writer(engine)) as session:
         demo = create_demo(session, getattr(args, "password", None) or DEMO_PASSWORD)
     engine.dispose()
     credentials = settings.data_dir / "demo-credentials.json"
@@ -114,7 +114,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     settings = _settings()
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
-    with Session(engine) as session:
+    with Session(writer(engine)) as session:
         if session.exec(select(tables.Officer).where(tables.Officer.username == args.username.lower())).first():
             print(f"Lỗi: tên đăng nhập {args.username} đã có người dùng.", file=sys.stderr)
             return 2
@@ -141,7 +141,7 @@ def cmd_device_add(args: argparse.Namespace) -> int:
     settings = _settings()
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
-    with Session(engine) as session:
+    with Session(writer(engine)) as session:
         if session.get(tables.Centre, args.centre_id) is None:
             print(f"Lỗi: không có Trung tâm số {args.centre_id}.", file=sys.stderr)
             return 2

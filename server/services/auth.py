@@ -22,6 +22,7 @@ from server.services.context import Actor, AppContext, UnitOfWork, run_command
 from server.services.errors import Conflict, NotFound, Unauthorized
 from server.storage import tables
 from server.storage.convert import write_back
+from server.storage.database import writer
 
 # A device's "last seen" is written at most this often, so polling screens do not turn every read
 # into a write.
@@ -79,7 +80,9 @@ def authenticate(ctx: AppContext, token: str | None) -> Actor:
 
 
 def touch_device(ctx: AppContext, device_id: int, printer_state: str | None = None) -> None:
-    with Session(ctx.engine) as session:
+    # A write after a read must hold the write lock from the start (BEGIN IMMEDIATE on SQLite), or
+    # a commit by another request in between makes it fail with "database is locked".
+    with Session(writer(ctx.engine)) as session:
         device = session.get(tables.Device, device_id)
         if device is None:
             return

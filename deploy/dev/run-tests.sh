@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Installs what the tests need and runs the whole suite: lint, format check, every test.
+# Extra arguments go to pytest (e.g. -k concurrency).
+source "$(dirname "$0")/bootstrap.sh"
+cd "$ROOT"
+ensure_venv test
+say "ruff"
+"$VENV/bin/ruff" check .
+"$VENV/bin/ruff" format --check .
+say "pytest"
+exec "$VENV/bin/python" -m pytest "$@"
