@@ -8,10 +8,16 @@ import json
 import os
 import secrets
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from sqlmodel import Session, select
 
 from server.config import Settings
+from server.demo import DEMO_PASSWORD, create_demo
+from server.services.admin import add_device
+from server.services.auth import create_officer
+from server.services.errors import QueueError
 from server.storage import tables
 from server.storage.database import make_engine, writer
 from server.storage.migrate import upgrade
@@ -20,8 +26,25 @@ from server.storage.migrate import upgrade
 WS_MAX_MESSAGE_BYTES = 64 * 1024
 
 
+class CliError(Exception):
+    """A refusal to print as "Lỗi: …" with exit status 2."""
+
+
 def _settings() -> Settings:
     return Settings()
+
+
+@contextmanager
+def _database() -> Iterator[tuple[Settings, Session]]:
+    """The migrated database, in a write session (the server may be running at the same time)."""
+    settings = _settings()
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with Session(writer(engine)) as session:
+            yield settings, session
+    finally:
+        engine.dispose()
 
 
 def _password(given: str | None, what: str) -> tuple[str, bool]:
@@ -40,6 +63,11 @@ def _password(given: str | None, what: str) -> tuple[str, bool]:
     return secrets.token_urlsafe(12), True
 
 
+def _require_centre(session: Session, centre_id: int | None) -> None:
+    if centre_id is not None and session.get(tables.Centre, centre_id) is None:
+        raise CliError(f"không có Trung tâm số {centre_id}.")
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     settings = _settings()
     upgrade(settings.database_url)
@@ -48,45 +76,30 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    settings = _settings()
-    upgrade(settings.database_url)
-    print(f"Cơ sở dữ liệu sẵn sàng: {settings.database_url}")
-    engine = make_engine(settings.database_url)
-    with Session(writer(engine)) as session:
-        has_admin = session.exec(select(tables.Officer).where(tables.Officer.role == "admin")).first() is not None
-        if has_admin:
+    with _database() as (settings, session):
+        print(f"Cơ sở dữ liệu sẵn sàng: {settings.database_url}")
+        if session.exec(select(tables.Officer).where(tables.Officer.role == "admin")).first() is not None:
             print("Đã có quản trị viên; không tạo thêm.")
         else:
-            from server.services.auth import create_officer
-
             password, generated = _password(args.admin_password, args.admin_username)
             create_officer(session, None, args.admin_username, args.admin_name, "admin", password)
             session.commit()
             print(f"Đã tạo quản trị viên cấp tỉnh: {args.admin_username}")
             if generated:
                 print(f"  Mật khẩu (hãy đổi sau khi đăng nhập): {password}")
-    engine.dispose()
-    if args.demo:
-        return cmd_demo(args)
-    return 0
+    return cmd_demo(args) if args.demo else 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from server.demo import DEMO_PASSWORD, create_demo
-
-    settings = _settings()
-    upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
-    with Session(writer(engine)) as session:
-        demo = create_demo(session, getattr(args, "password", None) or DEMO_PASSWORD)
-    engine.dispose()
+    password = getattr(args, "password", None) or DEMO_PASSWORD
+    with _database() as (settings, session):
+        demo = create_demo(session, password)
     credentials = settings.data_dir / "demo-credentials.json"
     if not demo.created:
         print(f"Trung tâm mẫu đã có (centre_id={demo.centre_id}); không tạo lại.")
         if credentials.exists():
             print(f"Mã thiết bị và tài khoản của Trung tâm mẫu: {credentials}")
         return 0
-    password = getattr(args, "password", None) or DEMO_PASSWORD
     print(f"Đã tạo Trung tâm mẫu (centre_id={demo.centre_id}).")
     print(f"Tài khoản cán bộ (mật khẩu chung: {password}):")
     for username, full_name, role, counter in demo.logins:
@@ -109,25 +122,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
-    from server.services.auth import create_officer
-
-    settings = _settings()
-    upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
-    with Session(writer(engine)) as session:
+    if args.role == "officer" and args.centre_id is None:
+        raise CliError("cán bộ cần thuộc một Trung tâm (--centre-id).")
+    with _database() as (_, session):
         if session.exec(select(tables.Officer).where(tables.Officer.username == args.username.lower())).first():
-            print(f"Lỗi: tên đăng nhập {args.username} đã có người dùng.", file=sys.stderr)
-            return 2
-        if args.centre_id is not None and session.get(tables.Centre, args.centre_id) is None:
-            print(f"Lỗi: không có Trung tâm số {args.centre_id}.", file=sys.stderr)
-            return 2
-        if args.role == "officer" and args.centre_id is None:
-            print("Lỗi: cán bộ cần thuộc một Trung tâm (--centre-id).", file=sys.stderr)
-            return 2
+            raise CliError(f"tên đăng nhập {args.username} đã có người dùng.")
+        _require_centre(session, args.centre_id)
         password, generated = _password(args.password, args.username)
         create_officer(session, args.centre_id, args.username, args.full_name, args.role, password, args.phone)
         session.commit()
-    engine.dispose()
     print(f"Đã tạo tài khoản {args.username} ({args.role}).")
     if generated:
         print(f"  Mật khẩu: {password}")
@@ -135,24 +138,14 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 
 
 def cmd_device_add(args: argparse.Namespace) -> int:
-    from server.services.admin import add_device
-    from server.services.errors import QueueError
-
-    settings = _settings()
-    upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
-    with Session(writer(engine)) as session:
-        if session.get(tables.Centre, args.centre_id) is None:
-            print(f"Lỗi: không có Trung tâm số {args.centre_id}.", file=sys.stderr)
-            return 2
+    with _database() as (_, session):
+        _require_centre(session, args.centre_id)
         try:
             device, token = add_device(session, args.centre_id, args.kind, args.name, args.counter_id)
         except QueueError as error:
-            print(f"Lỗi: {error.message}", file=sys.stderr)
-            return 2
+            raise CliError(error.message) from error
         session.commit()
         device_id = device.id
-    engine.dispose()
     print(f"Đã tạo thiết bị {args.name} (id={device_id}, loại {args.kind}).")
     print(f"Mã thiết bị (chỉ hiện một lần, hãy lưu lại): {token}")
     return 0
@@ -227,7 +220,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except CliError as error:
+        print(f"Lỗi: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

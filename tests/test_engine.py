@@ -453,6 +453,9 @@ def test_transfer_of_a_waiting_ticket() -> None:
     t = ticket(1)
     q.transfer(c, t, field(2), None, NOW)
     assert t.field_id == 2 and t.state == TicketState.WAITING
+    # Now in field 2, which this counter does not serve: it can no longer move it.
+    assert unchanged(lambda: q.transfer(c, t, field(3), None, NOW), c, t).code == "ticket_not_for_counter"
+    assert unchanged(lambda: q.cancel(c, t, NOW), c, t).code == "ticket_not_for_counter"
 
 
 def test_cancel_waiting_and_current_ticket_but_not_finished_ones() -> None:

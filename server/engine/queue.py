@@ -181,6 +181,12 @@ def call_ticket(counter: Counter, ticket: Ticket, now: datetime) -> Event:
     return _take(counter, ticket, now)
 
 
+def _require_waiting_here(counter: Counter | None, ticket: Ticket) -> None:
+    """A counter may move or cancel a waiting ticket only if it could call it."""
+    if counter is not None and ticket.state == TicketState.WAITING and not _can_take(counter, ticket):
+        raise Conflict("ticket_not_for_counter", f"Số {ticket.label} không thuộc lĩnh vực của quầy số {counter.number}.")
+
+
 def _require_current(counter: Counter, ticket: Ticket, action: str) -> None:
     if ticket.counter_id != counter.id or counter.current_ticket_id != ticket.id or ticket.state not in AT_COUNTER_STATES:
         if ticket.state == TicketState.WAITING:
@@ -269,6 +275,7 @@ def transfer(
         if counter is None:
             raise Conflict("ticket_at_other_counter", f"Số {ticket.label} đang ở một quầy, chỉ quầy đó mới chuyển được.")
         _require_current(counter, ticket, "chuyển")
+    _require_waiting_here(counter, ticket)
     if target_field is not None:
         if target_field.centre_id != ticket.centre_id:
             raise NotFound("field_not_found", "Không tìm thấy lĩnh vực cần chuyển đến.")
@@ -319,6 +326,8 @@ def cancel(counter: Counter | None, ticket: Ticket, now: datetime) -> Event:
         if counter is None:
             raise Conflict("ticket_at_other_counter", f"Số {ticket.label} đang ở một quầy, chỉ quầy đó mới hủy được.")
         _require_current(counter, ticket, "hủy")
+    _require_waiting_here(counter, ticket)
+    if counter is not None and counter.current_ticket_id == ticket.id:
         counter.current_ticket_id = None
     from_state = ticket.state
     ticket.state = TicketState.CANCELLED

@@ -79,6 +79,11 @@ def _scope(actor: Actor, requested: int | None) -> int:
     return requested
 
 
+def _require_centre_exists(session: Session, centre_id: int) -> None:
+    if session.get(tables.Centre, centre_id) is None:
+        raise NotFound("centre_not_found", "Không tìm thấy Trung tâm.")
+
+
 def _centre_of(row: SQLModel) -> int | None:
     if isinstance(row, tables.Centre):
         return row.id
@@ -204,8 +209,7 @@ def _check_field(session: Session, row: tables.ProcedureField) -> None:
 def create_field(ctx: AppContext, actor: Actor, body: schemas.FieldIn) -> BaseModel:
     centre_id = _scope(actor, body.centre_id)
     with ctx.unit_of_work() as uow:
-        if uow.session.get(tables.Centre, centre_id) is None:
-            raise NotFound("centre_not_found", "Không tìm thấy Trung tâm.")
+        _require_centre_exists(uow.session, centre_id)
         row = tables.ProcedureField(**{**body.model_dump(), "centre_id": centre_id})
         _check_field(uow.session, row)
         uow.session.add(row)
@@ -240,8 +244,7 @@ def _set_counter_fields(session: Session, counter: tables.Counter, field_ids: li
 def create_counter(ctx: AppContext, actor: Actor, body: schemas.CounterIn) -> BaseModel:
     centre_id = _scope(actor, body.centre_id)
     with ctx.unit_of_work() as uow:
-        if uow.session.get(tables.Centre, centre_id) is None:
-            raise NotFound("centre_not_found", "Không tìm thấy Trung tâm.")
+        _require_centre_exists(uow.session, centre_id)
         taken = uow.session.exec(
             select(tables.Counter).where(tables.Counter.centre_id == centre_id, tables.Counter.number == body.number)
         ).first()
@@ -346,8 +349,7 @@ def add_device(
 def create_device(ctx: AppContext, actor: Actor, body: schemas.DeviceIn) -> schemas.DeviceCreatedOut:
     centre_id = _scope(actor, body.centre_id)
     with ctx.unit_of_work() as uow:
-        if uow.session.get(tables.Centre, centre_id) is None:
-            raise NotFound("centre_not_found", "Không tìm thấy Trung tâm.")
+        _require_centre_exists(uow.session, centre_id)
         row, token = add_device(uow.session, centre_id, body.kind, body.name, body.counter_id)
         _changed(uow, DEVICE, row)
         return schemas.DeviceCreatedOut(device=_device_out(uow.session, row), token=token)
@@ -370,8 +372,7 @@ def update_device(ctx: AppContext, actor: Actor, device_id: int, body: schemas.D
 def create_priority_group(ctx: AppContext, actor: Actor, body: schemas.PriorityGroupIn) -> BaseModel:
     centre_id = _scope(actor, body.centre_id)
     with ctx.unit_of_work() as uow:
-        if uow.session.get(tables.Centre, centre_id) is None:
-            raise NotFound("centre_not_found", "Không tìm thấy Trung tâm.")
+        _require_centre_exists(uow.session, centre_id)
         row = tables.PriorityGroup(**{**body.model_dump(), "centre_id": centre_id})
         uow.session.add(row)
         _changed(uow, PRIORITY_GROUP, row)

@@ -244,12 +244,6 @@ def transfer(
             if row is None or row.centre_id != c.centre.id:
                 raise NotFound("counter_not_found", "Không tìm thấy quầy cần chuyển đến.")
             target_counter = views.counter_engine(row, views.counter_field_ids(c.uow.session, [row.id])[row.id])  # type: ignore[index,list-item]
-        if (
-            ticket[1].state == model.TicketState.WAITING
-            and ticket[1].field_id not in c.counter.field_ids
-            and ticket[1].target_counter_id != c.counter.id
-        ):
-            raise NotFound("ticket_not_found", "Số này không thuộc các lĩnh vực của quầy.")
         return c.save(engine.transfer(c.counter, ticket[1], target_field, target_counter, c.uow.now), ticket)
 
     return _counter_command(ctx, actor, counter_id, "transfer", body.model_dump(), idempotency_key, step)
@@ -260,12 +254,6 @@ def cancel(
 ) -> schemas.CounterCommandOut:
     def step(c: CounterCommand) -> schemas.CounterCommandOut:
         ticket = c.ticket(body.ticket_id)
-        if (
-            ticket[1].state == model.TicketState.WAITING
-            and ticket[1].field_id not in c.counter.field_ids
-            and ticket[1].target_counter_id != c.counter.id
-        ):
-            raise NotFound("ticket_not_found", "Số này không thuộc các lĩnh vực của quầy.")
         return c.save(engine.cancel(c.counter, ticket[1], c.uow.now), ticket)
 
     return _counter_command(ctx, actor, counter_id, "cancel", body.model_dump(), idempotency_key, step)
