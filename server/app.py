@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,7 +16,7 @@ from server.clock import Clock, SystemClock
 from server.config import Settings
 from server.realtime import Hub, InProcessBroker
 from server.services.context import AppContext
-from server.storage.database import make_engine
+from server.storage.database import is_sqlite, make_engine
 
 API_PREFIX = "/api/v1"
 
@@ -23,11 +25,21 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     settings = settings or Settings()
     engine = make_engine(settings.database_url)
     hub = Hub()
-    ctx = AppContext(settings=settings, engine=engine, clock=clock or SystemClock(), broker=InProcessBroker(hub))
+    ctx = AppContext(
+        settings=settings,
+        engine=engine,
+        clock=clock or SystemClock(),
+        broker=InProcessBroker(hub),
+        write_lock=threading.Lock() if is_sqlite(settings.database_url) else None,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         hub.attach(asyncio.get_running_loop())
+        # Everything allocated so far lives as long as the server: keeping it out of the garbage
+        # collector's full passes removes 100 ms pauses that would delay calls to the screens.
+        gc.collect()
+        gc.freeze()
         yield
         engine.dispose()
 

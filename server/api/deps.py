@@ -13,7 +13,8 @@ from server.services.context import Actor, AppContext
 _bearer = HTTPBearer(auto_error=False, description="An officer's sign-in token or a device token.")
 
 
-def get_ctx(request: Request) -> AppContext:
+async def get_ctx(request: Request) -> AppContext:
+    # async: a plain attribute read must not cost a hop to the thread pool.
     return request.app.state.ctx
 
 
@@ -24,7 +25,7 @@ def get_actor(
     return auth.authenticate(ctx, credentials.credentials if credentials else None)
 
 
-def get_idempotency_key(
+async def get_idempotency_key(
     idempotency_key: Annotated[
         str | None,
         Header(

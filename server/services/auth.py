@@ -22,7 +22,6 @@ from server.services.context import Actor, AppContext, UnitOfWork, run_command
 from server.services.errors import Conflict, NotFound, Unauthorized
 from server.storage import tables
 from server.storage.convert import write_back
-from server.storage.database import writer
 
 # A device's "last seen" is written at most this often, so polling screens do not turn every read
 # into a write.
@@ -80,17 +79,14 @@ def authenticate(ctx: AppContext, token: str | None) -> Actor:
 
 
 def touch_device(ctx: AppContext, device_id: int, printer_state: str | None = None) -> None:
-    # A write after a read must hold the write lock from the start (BEGIN IMMEDIATE on SQLite), or
-    # a commit by another request in between makes it fail with "database is locked".
-    with Session(writer(ctx.engine)) as session:
-        device = session.get(tables.Device, device_id)
+    with ctx.unit_of_work() as uow:
+        device = uow.session.get(tables.Device, device_id)
         if device is None:
             return
-        device.last_seen_at = ctx.clock.now()
+        device.last_seen_at = uow.now
         if printer_state is not None:
             device.printer_state = printer_state
-        session.add(device)
-        session.commit()
+        uow.commit()
 
 
 def login(ctx: AppContext, body: schemas.LoginIn) -> schemas.LoginOut:

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import func
-from sqlmodel import col, select
-
 from server import schemas
 from server.engine import model
 from server.engine import queue as engine
@@ -50,23 +47,7 @@ def issue_ticket(
             if group is None or group.centre_id != centre_row.id:
                 raise NotFound("priority_group_not_found", "Không tìm thấy nhóm ưu tiên này.")
             priority = model.PriorityGroup(id=group.id, centre_id=group.centre_id, name=group.name, active=group.active)  # type: ignore[arg-type]
-        waiting_total, waiting_priority = session.exec(
-            select(func.count(), func.count(col(tables.Ticket.priority_group_id))).where(
-                tables.Ticket.field_id == field_row.id,
-                tables.Ticket.service_day == day,
-                tables.Ticket.state == model.TicketState.WAITING.value,
-            )
-        ).one()
-        open_counters = session.exec(
-            select(func.count())
-            .select_from(tables.CounterField)
-            .join(tables.Counter, col(tables.Counter.id) == col(tables.CounterField.counter_id))
-            .where(
-                tables.CounterField.field_id == field_row.id,
-                tables.Counter.state == model.CounterState.OPEN.value,
-                col(tables.Counter.active).is_(True),
-            )
-        ).one()
+        queue = views.queue_summaries(session, centre_row, uow.now, [field_row.id])[field_row.id]  # type: ignore[list-item,index]
         day_obj = model.FieldDay(field_id=day_row.field_id, service_day=day_row.service_day, issued_count=day_row.issued_count)
         issued = engine.issue(
             views.centre_engine(centre_row),
@@ -75,9 +56,9 @@ def issue_ticket(
             priority,
             uow.now,
             new_ticket_code(),
-            waiting_total,
-            waiting_priority,
-            open_counters,
+            queue.waiting,
+            queue.waiting_priority,
+            queue.open_counters,
         )
         day_row.issued_count = day_obj.issued_count
         ticket_row = tables.Ticket(
@@ -175,7 +156,7 @@ def _counter_command(
 
 def call_next(ctx: AppContext, actor: Actor, counter_id: int, idempotency_key: str | None) -> schemas.CounterCommandOut:
     def step(c: CounterCommand) -> schemas.CounterCommandOut:
-        rows = views.waiting_tickets(c.uow.session, c.centre.id, c.day, c.counter.field_ids, c.counter.id)
+        rows = views.call_candidates(c.uow.session, c.centre.id, c.day, c.counter.id, c.counter.field_ids)
         objs = {row.id: views.ticket_engine(row) for row in rows}
         event = engine.call_next(c.centre, c.counter, list(objs.values()), c.uow.now)
         assert event.ticket is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -52,6 +53,10 @@ class AppContext:
     engine: Engine
     clock: Clock
     broker: Broker
+    # SQLite takes one writer at a time anyway; queueing writers on a lock here is fair, where
+    # SQLite's busy handler retries with sleeps and lets a few requests wait for seconds.
+    # None on PostgreSQL, where row locks order the writers.
+    write_lock: threading.Lock | None = None
 
     def read(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
@@ -68,18 +73,29 @@ class UnitOfWork:
         self.ctx = ctx
         self.session = Session(writer(ctx.engine), expire_on_commit=False)
         self.now: datetime = ctx.clock.now()
+        self._locked = False
         self._events: list[tuple[tables.Event, tables.Ticket | None]] = []
         self._centre: tables.Centre | None = None
         self.committed: list[Message] = []
 
     def __enter__(self) -> UnitOfWork:
+        if self.ctx.write_lock is not None:
+            self.ctx.write_lock.acquire()
+            self._locked = True
+        # Read the clock once the turn has come, so event times grow with sequence numbers.
+        self.now = self.ctx.clock.now()
         self.session.begin()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.session.in_transaction():
-            self.session.rollback()
-        self.session.close()
+        try:
+            if self.session.in_transaction():
+                self.session.rollback()
+            self.session.close()
+        finally:
+            if self._locked:
+                self._locked = False
+                self.ctx.write_lock.release()  # type: ignore[union-attr]
 
     def lock_centre(self, centre_id: int) -> tables.Centre:
         """Lock the centre row first in every command. On PostgreSQL this puts a centre's commands

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 
 from server import schemas
@@ -91,43 +92,52 @@ def waiting_tickets(
     return list(session.exec(query).all())
 
 
+def _queue_summary_query(some_fields: bool) -> Any:
+    """Each field with its waiting count, waiting priority count and open counters, as one
+    statement. Built once with bound parameters: building it per command costs more than running it."""
+    ticket, link, counter, field_table = tables.Ticket, tables.CounterField, tables.Counter, tables.ProcedureField
+    waiting_here = (
+        col(ticket.field_id) == col(field_table.id),
+        ticket.service_day == bindparam("day"),
+        ticket.state == model.TicketState.WAITING.value,
+    )
+    waiting = select(func.count()).where(*waiting_here).scalar_subquery()
+    waiting_priority = select(func.count(col(ticket.priority_group_id))).where(*waiting_here).scalar_subquery()
+    open_counters = (
+        select(func.count())
+        .select_from(link)
+        .join(counter, col(counter.id) == col(link.counter_id))
+        .where(
+            col(link.field_id) == col(field_table.id),
+            counter.state == model.CounterState.OPEN.value,
+            col(counter.active).is_(True),
+        )
+        .scalar_subquery()
+    )
+    query = select(field_table, waiting, waiting_priority, open_counters).where(field_table.centre_id == bindparam("centre_id"))
+    if some_fields:
+        query = query.where(col(field_table.id).in_(bindparam("field_ids", expanding=True)))
+    return query.order_by(col(field_table.display_order), col(field_table.id))
+
+
+_ALL_FIELDS_QUEUES = _queue_summary_query(some_fields=False)
+_SOME_FIELDS_QUEUES = _queue_summary_query(some_fields=True)
+
+
 def queue_summaries(
     session: Session, centre: tables.Centre, now: datetime, field_ids: Iterable[int] | None = None
 ) -> dict[int, schemas.FieldQueue]:
     """Waiting counts, open counters and the wait a newcomer can expect, for some or all fields."""
     assert centre.id is not None
-    day = today(centre, now)
+    params: dict[str, Any] = {"day": today(centre, now), "centre_id": centre.id}
     if field_ids is None:
-        fields = centre_fields(session, centre.id)
+        query = _ALL_FIELDS_QUEUES
     else:
-        fields = [f for f in (session.get(tables.ProcedureField, i) for i in sorted(set(field_ids))) if f is not None]
-    wanted = [f.id for f in fields]
-    waiting_rows = session.exec(
-        select(tables.Ticket.field_id, func.count(), func.count(col(tables.Ticket.priority_group_id)))
-        .where(
-            col(tables.Ticket.field_id).in_(wanted),
-            tables.Ticket.service_day == day,
-            tables.Ticket.state == model.TicketState.WAITING.value,
-        )
-        .group_by(col(tables.Ticket.field_id))
-    ).all()
-    waiting = {field_id: (total, prio) for field_id, total, prio in waiting_rows}
-    open_rows = session.exec(
-        select(tables.CounterField.field_id, func.count())
-        .join(tables.Counter, col(tables.Counter.id) == col(tables.CounterField.counter_id))
-        .where(
-            col(tables.CounterField.field_id).in_(wanted),
-            tables.Counter.state == model.CounterState.OPEN.value,
-            col(tables.Counter.active).is_(True),
-        )
-        .group_by(col(tables.CounterField.field_id))
-    ).all()
-    open_counters = dict(open_rows)
+        query = _SOME_FIELDS_QUEUES
+        params["field_ids"] = sorted(set(field_ids))
     result: dict[int, schemas.FieldQueue] = {}
-    for field in fields:
+    for field, total, prio, opened in session.exec(query, params=params):
         assert field.id is not None
-        total, prio = waiting.get(field.id, (0, 0))
-        opened = open_counters.get(field.id, 0)
         per_person = estimate.seconds_per_person(field_engine(field), opened)
         result[field.id] = schemas.FieldQueue(
             field_id=field.id,
@@ -137,6 +147,44 @@ def queue_summaries(
             wait_minutes=estimate.wait_minutes(total, per_person),
         )
     return result
+
+
+def _call_candidates_query() -> Any:
+    ticket = tables.Ticket
+    counter_id = bindparam("counter_id")
+    eligible = (col(ticket.target_counter_id).is_(None) & col(ticket.field_id).in_(bindparam("field_ids", expanding=True))) | (
+        ticket.target_counter_id == counter_id
+    )
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=(col(ticket.field_id), col(ticket.priority_group_id).is_(None)),
+            order_by=(col(ticket.queued_at), col(ticket.id)),
+        )
+        .label("rank")
+    )
+    ranked = (
+        select(col(ticket.id).label("id"), rank)
+        .where(
+            ticket.centre_id == bindparam("centre_id"),
+            ticket.service_day == bindparam("day"),
+            ticket.state == model.TicketState.WAITING.value,
+            eligible,
+        )
+        .subquery()
+    )
+    return select(ticket).join(ranked, col(ranked.c.id) == col(ticket.id)).where(ranked.c.rank == 1)
+
+
+_CALL_CANDIDATES = _call_candidates_query()
+
+
+def call_candidates(session: Session, centre_id: int, day: date, counter_id: int, field_ids: list[int]) -> list[tables.Ticket]:
+    """The tickets "call next" can choose between: in each field the counter may take from, the
+    first priority and the first normal ticket in queue order. Whatever the engine would pick from
+    the whole queue is among these, so a counter never loads hundreds of waiting tickets."""
+    params = {"centre_id": centre_id, "day": day, "counter_id": counter_id, "field_ids": field_ids}
+    return list(session.exec(_CALL_CANDIDATES, params=params).all())
 
 
 # --- rows to wire shapes ------------------------------------------------------------------------
