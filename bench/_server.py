@@ -16,7 +16,6 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,14 +27,21 @@ STARTUP_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
 
 
-@dataclass(frozen=True)
 class Server:
-    """A running server and the demo centre's credentials."""
+    """A hangdoi server process on a data directory with the demo centre. It can be stopped and
+    started again on the same data (a restart mid-morning), on the same port."""
 
-    port: int
-    pid: int
-    data_dir: Path
-    credentials: dict[str, Any]
+    def __init__(self, data_dir: Path, env: dict[str, str], credentials: dict[str, Any]) -> None:
+        self.data_dir = data_dir
+        self.env = env
+        self.credentials = credentials
+        self.port = _free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
 
     @property
     def base_url(self) -> str:
@@ -56,6 +62,19 @@ class Server:
     @property
     def password(self) -> str:
         return str(self.credentials["password"])
+
+    def start(self) -> None:
+        # The CLI prints to stdout; send it to stderr so a benchmark's stdout stays metric lines.
+        self.process = subprocess.Popen(
+            _cli("server", "--host", HOST, "--port", str(self.port)), env=self.env, stdout=sys.stderr, stderr=sys.stderr
+        )
+        _wait_healthy(self.process, self.base_url)
+        log(f"server pid {self.process.pid} ready at {self.base_url}")
+
+    def stop(self) -> None:
+        """A clean shutdown (SIGTERM), as systemd does on a restart."""
+        if self.process is not None:
+            _stop(self.process)
 
 
 def log(message: str) -> None:
@@ -123,17 +142,11 @@ def running_server() -> Iterator[Server]:
         # A stray hangdoi.toml or database URL from the caller's environment must not leak in.
         for name in ("HANGDOI_CONFIG", "HANGDOI_DATABASE_URL", "HANGDOI_HOST", "HANGDOI_PORT", "HANGDOI_PUBLIC_BASE_URL"):
             env.pop(name, None)
-        # The CLI prints to stdout; send it to stderr so our stdout stays metric lines only.
         subprocess.run(_cli("demo"), env=env, check=True, stdout=sys.stderr, stderr=sys.stderr)
         credentials = json.loads((data_dir / "demo-credentials.json").read_text())
-        port = _free_port()
-        process = subprocess.Popen(
-            _cli("server", "--host", HOST, "--port", str(port)), env=env, stdout=sys.stderr, stderr=sys.stderr
-        )
+        server = Server(data_dir, env, credentials)
         try:
-            server = Server(port=port, pid=process.pid, data_dir=data_dir, credentials=credentials)
-            _wait_healthy(process, server.base_url)
-            log(f"server pid {process.pid} ready at {server.base_url}")
+            server.start()
             yield server
         finally:
-            _stop(process)
+            server.stop()

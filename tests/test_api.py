@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import uuid
 
 from sqlmodel import Session, select
@@ -269,3 +270,30 @@ def test_openapi_docs_are_served(live: Live) -> None:
     assert client.get(f"{live.base_url}/docs").status_code == 200
     paths = client.get(f"{live.base_url}/openapi.json").json()["paths"]
     assert "/api/v1/tickets" in paths and "/api/v1/counters/{counter_id}/call-next" in paths
+
+
+def test_call_next_takes_tickets_exactly_in_the_full_queue_order(live: Live) -> None:
+    """Call-next reads only a few candidate tickets from the database; the order it produces must
+    be the engine's order over the whole queue, with priorities, transfers and reserved tickets."""
+    rng = random.Random(2026)
+    kiosk = live.kiosk()
+    for _ in range(40):
+        field_id = rng.choice([HO_TICH, CHUNG_THUC, DAT_DAI])
+        priority = NGUOI_CAO_TUOI if rng.random() < 0.3 else None
+        kiosk.post("/tickets", json={"field_id": field_id, "priority_group_id": priority})
+        live.clock.advance(seconds=rng.randint(5, 60))
+    # Quầy 2 moves some waiting tickets: a few reserved for quầy 1, a few for itself.
+    mover = live.officer("hung.tv", 2)
+    waiting_at_2 = [t["id"] for t in state(live, 2)["waiting"]]
+    for ticket_id in rng.sample(waiting_at_2, 6):
+        target = rng.choice([1, 3])
+        assert mover.post("/counters/2/transfer", json={"ticket_id": ticket_id, "counter_id": target}).status_code == 200
+    officer = live.officer("lan.nt", 1)
+    expected = [t["label"] for t in state(live, 1)["waiting"]]
+    assert len(expected) > 12
+    called = []
+    while (answer := officer.post("/counters/1/call-next")).status_code == 200:
+        called.append(answer.json()["ticket"]["label"])
+        officer.post("/counters/1/finish")
+    assert answer.json()["error"]["code"] == "queue_empty"
+    assert called == expected
