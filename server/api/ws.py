@@ -18,17 +18,17 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable
 from typing import Any, Literal
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlmodel import select
 from starlette.concurrency import run_in_threadpool
 
-from server.realtime import Hub, Message
+from server.realtime import RESYNC, Hub, Message, Subscription
 from server.services import auth, views
 from server.services.context import AppContext
-from server.services.errors import Forbidden, NotFound, QueueError
+from server.services.errors import Forbidden, Invalid, NotFound, QueueError
 from server.storage import tables
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ class SubscribeIn(BaseModel):
     code: str | None = Field(default=None, max_length=64)
 
 
-class Subscription:
+class Watch:
     """What one websocket follows: which centre's events, and how to build its snapshot."""
 
     def __init__(self, ctx: AppContext, request: SubscribeIn) -> None:
@@ -66,8 +66,6 @@ class Subscription:
             if not request.code:
                 raise NotFound("ticket_not_found", "Không tìm thấy phiếu số thứ tự này.")
             with self.ctx.read() as session:
-                from sqlmodel import select
-
                 ticket = session.exec(select(tables.Ticket).where(tables.Ticket.code == request.code)).first()
             if ticket is None:
                 raise NotFound("ticket_not_found", "Không tìm thấy phiếu số thứ tự này.")
@@ -119,15 +117,10 @@ class Subscription:
         with self.ctx.read() as session:
             assert self.request.code is not None
             status = views.public_status(session, self.request.code, self.ctx.clock.now())
-            row = session.exec(_ticket_field_query(self.request.code)).first()
-            self.ticket_field_id = row if row is not None else self.ticket_field_id
+            # A transfer moves the ticket to another field: follow that field from now on.
+            field_id = session.exec(select(tables.Ticket.field_id).where(tables.Ticket.code == self.request.code)).first()
+            self.ticket_field_id = field_id if field_id is not None else self.ticket_field_id
         return status.model_dump(mode="json")
-
-
-def _ticket_field_query(code: str) -> Any:
-    from sqlmodel import select
-
-    return select(tables.Ticket.field_id).where(tables.Ticket.code == code)
 
 
 async def _send_error(websocket: WebSocket, error: QueueError) -> None:
@@ -145,51 +138,47 @@ async def live(websocket: WebSocket) -> None:
         raw = await asyncio.wait_for(websocket.receive_text(), timeout=SUBSCRIBE_TIMEOUT)
         request = SubscribeIn.model_validate_json(raw)
     except (TimeoutError, ValidationError, json.JSONDecodeError, KeyError):
-        from server.services.errors import Invalid
-
         await _send_error(
             websocket, Invalid("subscribe_expected", "Tin nhắn đầu tiên phải là yêu cầu theo dõi (subscribe) hợp lệ.")
         )
         return
     except WebSocketDisconnect:
         return
-    subscription = Subscription(ctx, request)
+    watch = Watch(ctx, request)
     try:
-        await run_in_threadpool(subscription.authorise)
+        await run_in_threadpool(watch.authorise)
     except QueueError as error:
         await _send_error(websocket, error)
         return
-    sub = hub.subscribe(subscription.centre_id)
+    # Subscribe before the snapshot is read, so no event committed in between is missed; the
+    # sender drops the events the snapshot already contains.
+    subscription = hub.subscribe(watch.centre_id)
     try:
-        await _serve(websocket, ctx, sub_queue=sub.queue, subscription=subscription, offer=sub.offer)
+        await _serve(websocket, ctx, watch, subscription)
     finally:
-        hub.unsubscribe(sub)
+        hub.unsubscribe(subscription)
 
 
-async def _serve(
-    websocket: WebSocket, ctx: AppContext, sub_queue: asyncio.Queue[Any], subscription: Subscription, offer: Callable[[Any], None]
-) -> None:
-    from server.realtime import RESYNC
-
+async def _serve(websocket: WebSocket, ctx: AppContext, watch: Watch, subscription: Subscription) -> None:
     heartbeat = ctx.settings.heartbeat_seconds
     last_heard = time.monotonic()
 
     async def send_snapshot() -> int:
-        snapshot = await run_in_threadpool(subscription.snapshot)
+        snapshot = await run_in_threadpool(watch.snapshot)
         await websocket.send_text(json.dumps(snapshot, ensure_ascii=False))
         return int(snapshot["seq"])
 
     async def sender() -> None:
         last_seq = await send_snapshot()
         while True:
-            message, text = await sub_queue.get()
+            message, text = await subscription.queue.get()
             if message["type"] == "resync":
                 last_seq = await send_snapshot()
                 continue
             if message["seq"] <= last_seq:
                 continue  # already in the snapshot this client has
-            if subscription.scope == "ticket" and subscription.concerns_ticket(message):
-                status = await run_in_threadpool(subscription.ticket_status)
+            if watch.scope == "ticket" and watch.concerns_ticket(message):
+                status = await run_in_threadpool(watch.ticket_status)
                 text = json.dumps({**message, "status": status}, ensure_ascii=False)
             await websocket.send_text(text)
             last_seq = message["seq"]
@@ -204,7 +193,7 @@ async def _serve(
             except (json.JSONDecodeError, AttributeError):
                 kind = None
             if kind == "snapshot":
-                offer(RESYNC)
+                subscription.offer(RESYNC)
             elif kind == "ping":
                 await websocket.send_text('{"type":"pong"}')
 

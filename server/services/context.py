@@ -19,6 +19,7 @@ from server.clock import Clock
 from server.config import Settings
 from server.engine.model import Event as EngineEvent
 from server.realtime import Broker, Message
+from server.services import views
 from server.services.errors import Invalid, NotFound
 from server.storage import tables
 from server.storage.database import writer
@@ -144,15 +145,11 @@ class UnitOfWork:
             if row.kind.startswith("counter.") and row.counter_id is not None:
                 counters.add(row.counter_id)  # opening or pausing changes its fields' estimates
         if counters:
-            from server.services.views import counter_field_ids
-
-            for field_ids in counter_field_ids(self.session, counters).values():
+            for field_ids in views.counter_field_ids(self.session, counters).values():
                 touched.update(field_ids)
         return sorted(touched)
 
     def commit(self) -> None:
-        from server.services import views  # views imports this module
-
         self.session.flush()
         messages: list[Message] = []
         if self._events:

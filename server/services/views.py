@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from server import schemas
 from server.engine import estimate, model, numbering
 from server.engine.errors import Conflict, NotFound
+from server.engine.queue import choose_next
 from server.realtime import Message
 from server.storage import tables
 from server.storage.convert import to_engine
@@ -391,8 +392,6 @@ def call_order(counter: model.Counter, tickets: list[model.Ticket], centre: mode
     remaining = list(tickets)
     streak = counter.priority_streak
     probe = model.Counter(**{**counter.__dict__, "current_ticket_id": None, "state": model.CounterState.OPEN})
-    from server.engine.queue import choose_next
-
     while remaining:
         probe.priority_streak = streak
         chosen = choose_next(centre, probe, remaining)
