@@ -282,8 +282,15 @@ def test_call_next_takes_tickets_exactly_in_the_full_queue_order(live: Live) -> 
         priority = NGUOI_CAO_TUOI if rng.random() < 0.3 else None
         kiosk.post("/tickets", json={"field_id": field_id, "priority_group_id": priority})
         live.clock.advance(seconds=rng.randint(5, 60))
-    # Quầy 2 moves some waiting tickets: a few reserved for quầy 1, a few for itself.
+    # Quầy 2 sends a few absent citizens back to the queue (priority ones among them), then
+    # reserves some waiting tickets for quầy 1 and some for quầy 3.
     mover = live.officer("hung.tv", 2)
+    requeued = []
+    for _ in range(3):
+        requeued.append(mover.post("/counters/2/call-next").json()["ticket"])
+        live.clock.advance(seconds=30)
+        assert mover.post("/counters/2/no-show", json={"requeue": True}).status_code == 200
+    assert any(t["priority_group"] for t in requeued)
     waiting_at_2 = [t["id"] for t in state(live, 2)["waiting"]]
     for ticket_id in rng.sample(waiting_at_2, 6):
         target = rng.choice([1, 3])
@@ -297,3 +304,23 @@ def test_call_next_takes_tickets_exactly_in_the_full_queue_order(live: Live) -> 
         officer.post("/counters/1/finish")
     assert answer.json()["error"]["code"] == "queue_empty"
     assert called == expected
+
+
+def test_a_requeued_priority_ticket_waits_as_a_normal_one(live: Live) -> None:
+    officer = live.officer("lan.nt", 1)
+    absent = live.issue(HO_TICH, NGUOI_CAO_TUOI)["ticket"]["label"]
+    officer.post("/counters/1/call-next")
+    live.clock.advance(minutes=1)
+    officer.post("/counters/1/no-show", json={"requeue": True})
+    live.clock.advance(minutes=1)
+    for _ in range(3):
+        live.issue(HO_TICH, NGUOI_CAO_TUOI)
+    live.clock.advance(minutes=1)
+    normal = live.issue(HO_TICH)["ticket"]["label"]
+    called = []
+    for _ in range(5):
+        called.append(officer.post("/counters/1/call-next").json()["ticket"]["label"])
+        officer.post("/counters/1/finish")
+    # Two priority calls in a row (the absent citizen's first call, then 1002), so the oldest
+    # normal ticket goes next: the requeued one, which queues as normal since its requeue.
+    assert called == ["1002", absent, "1003", "1004", normal]

@@ -399,6 +399,17 @@ def test_no_show_requeue_goes_to_the_back_once() -> None:
     assert t.state == TicketState.NO_SHOW
 
 
+def test_requeued_priority_ticket_waits_behind_normal_ones() -> None:
+    c = counter()
+    p = ticket(1, minutes=0, priority=1)
+    normal = ticket(1, minutes=1)
+    q.call_ticket(c, p, NOW)
+    q.no_show(c, p, True, NOW + timedelta(minutes=2))
+    assert estimate.people_ahead(p, [p, normal]) == 1
+    assert q.call_next(centre(), c, [p, normal], NOW).ticket is normal
+    assert c.priority_streak == 0
+
+
 def test_no_show_refused_while_serving() -> None:
     c, t = called(counter(), ticket())
     q.start(c, t, NOW)

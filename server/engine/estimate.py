@@ -30,9 +30,16 @@ def wait_minutes(people_ahead: int, per_person_seconds: float) -> int:
     return math.ceil(people_ahead * per_person_seconds / 60)
 
 
+def goes_first(ticket: Ticket) -> bool:
+    """Whether the ticket is served ahead of normal ones. A priority ticket sent back to the queue
+    after a no-show has had its turn: it waits behind everyone, or the next call would only call
+    the absent citizen again."""
+    return ticket.priority_group_id is not None and not ticket.requeued
+
+
 def order_key(ticket: Ticket) -> tuple[int, object, int]:
     """Order within one field as a citizen sees it: priority first, then time in the queue."""
-    return (0 if ticket.priority_group_id is not None else 1, ticket.queued_at, ticket.id or 0)
+    return (0 if goes_first(ticket) else 1, ticket.queued_at, ticket.id or 0)
 
 
 def people_ahead(ticket: Ticket, field_waiting: Iterable[Ticket]) -> int:

@@ -144,8 +144,8 @@ def choose_next(centre: Centre, counter: Counter, waiting: Sequence[Ticket]) -> 
         return None
     best_rank = min(_field_rank(counter, t) for t in eligible)
     in_field = [t for t in eligible if _field_rank(counter, t) == best_rank]
-    priority = sorted((t for t in in_field if t.priority_group_id is not None), key=estimate.order_key)
-    normal = sorted((t for t in in_field if t.priority_group_id is None), key=estimate.order_key)
+    priority = sorted((t for t in in_field if estimate.goes_first(t)), key=estimate.order_key)
+    normal = sorted((t for t in in_field if not estimate.goes_first(t)), key=estimate.order_key)
     if priority and (not normal or counter.priority_streak < centre.max_priority_in_row):
         return priority[0]
     return normal[0]
@@ -159,7 +159,7 @@ def _take(counter: Counter, ticket: Ticket, now: datetime) -> Event:
     ticket.called_at = now
     ticket.started_at = None
     counter.current_ticket_id = ticket.id
-    counter.priority_streak = counter.priority_streak + 1 if ticket.priority_group_id is not None else 0
+    counter.priority_streak = counter.priority_streak + 1 if estimate.goes_first(ticket) else 0
     return _event("ticket.called", now, ticket, counter, from_state.value, counter_number=counter.number)
 
 

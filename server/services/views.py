@@ -103,7 +103,8 @@ def _queue_summary_query(some_fields: bool) -> Any:
         ticket.state == model.TicketState.WAITING.value,
     )
     waiting = select(func.count()).where(*waiting_here).scalar_subquery()
-    waiting_priority = select(func.count(col(ticket.priority_group_id))).where(*waiting_here).scalar_subquery()
+    goes_first = col(ticket.priority_group_id).is_not(None) & col(ticket.requeued).is_(False)  # estimate.goes_first
+    waiting_priority = select(func.count()).where(*waiting_here, goes_first).scalar_subquery()
     open_counters = (
         select(func.count())
         .select_from(link)
@@ -159,7 +160,8 @@ def _call_candidates_query() -> Any:
     rank = (
         func.row_number()
         .over(
-            partition_by=(col(ticket.field_id), col(ticket.priority_group_id).is_(None)),
+            # The engine chooses between priority and normal tickets (estimate.goes_first).
+            partition_by=(col(ticket.field_id), col(ticket.priority_group_id).is_(None) | col(ticket.requeued)),
             order_by=(col(ticket.queued_at), col(ticket.id)),
         )
         .label("rank")
@@ -399,7 +401,7 @@ def call_order(counter: model.Counter, tickets: list[model.Ticket], centre: mode
             break
         ordered.append(chosen)
         remaining.remove(chosen)
-        streak = streak + 1 if chosen.priority_group_id is not None else 0
+        streak = streak + 1 if estimate.goes_first(chosen) else 0
     return ordered
 
 
