@@ -101,11 +101,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
             print(f"Mã thiết bị và tài khoản của Trung tâm mẫu: {credentials}")
         return 0
     print(f"Đã tạo Trung tâm mẫu (centre_id={demo.centre_id}).")
+    print("Lĩnh vực (field_id, dãy số):")
+    for field_id, code, name, start, end in demo.fields:
+        print(f"  {field_id:>2}  {code:<4} {name:<32} {start}–{end}")
     print(f"Tài khoản cán bộ (mật khẩu chung: {password}):")
-    for username, full_name, role, counter in demo.logins:
-        where = f"quầy {counter}" if counter else "quản trị"
-        print(f"  {username:<10} {full_name:<22} {role:<8} {where}")
-    print("Mã thiết bị (chỉ hiện một lần):")
+    for officer in demo.logins:
+        where = f"quầy {officer['counter']}" if officer["counter"] else "quản trị"
+        print(f"  {officer['username']:<10} {officer['full_name']:<22} {officer['role']:<8} {where}")
+    print("Mã thiết bị:")
     for kind, token in demo.devices.items():
         print(f"  {kind:<8} {token}")
     credentials.parent.mkdir(parents=True, exist_ok=True)
@@ -117,7 +120,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
     )
     os.chmod(credentials, 0o600)
-    print(f"Đã lưu vào {credentials}")
+    print(f"Đã lưu tài khoản và mã thiết bị vào {credentials} (chỉ người quản trị máy đọc được).")
     return 0
 
 

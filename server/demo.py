@@ -57,7 +57,9 @@ DEMO_PASSWORD = "demo12345"
 @dataclass
 class DemoCentre:
     centre_id: int
-    logins: list[tuple[str, str, str, int | None]] = field(default_factory=list)
+    # (id, code, name, first number, last number)
+    fields: list[tuple[int, str, str, int, int]] = field(default_factory=list)
+    logins: list[dict[str, object]] = field(default_factory=list)
     devices: dict[str, str] = field(default_factory=dict)
     created: bool = True
 
@@ -101,9 +103,10 @@ def create_demo(session: Session, password: str = DEMO_PASSWORD) -> DemoCentre:
         for position, code in enumerate(codes):
             session.add(tables.CounterField(counter_id=counter.id, field_id=fields[code].id, position=position))  # type: ignore[arg-type]
     result = DemoCentre(centre_id=centre.id)
+    result.fields = [(f.id, f.code, f.name, f.number_start, f.number_end) for f in fields.values()]  # type: ignore[misc]
     for username, full_name, role, phone, counter_number in OFFICERS:
         create_officer(session, centre.id, username, full_name, role, password, phone)
-        result.logins.append((username, full_name, role, counter_number))
+        result.logins.append({"username": username, "full_name": full_name, "role": role, "counter": counter_number})
     _kiosk, kiosk_token = add_device(session, centre.id, "kiosk", "Máy lấy số sảnh chính")
     _display, display_token = add_device(session, centre.id, "display", "Màn hình phòng chờ")
     result.devices = {"kiosk": kiosk_token, "display": display_token}

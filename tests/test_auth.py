@@ -68,7 +68,9 @@ def test_signing_in_at_a_counter_takes_it_over(live: Live) -> None:
     second = live.client(live.login("hung.tv"))
     assert second.post("/auth/counter/1").json()["counter_id"] == 1
     live.issue(HO_TICH)
-    assert first.post("/counters/1/call-next").status_code == 403
+    taken = first.post("/counters/1/call-next")
+    assert taken.status_code == 403 and taken.json()["error"]["code"] == "counter_taken_over"
+    assert "Trần Văn Hùng" in taken.json()["error"]["message"]
     assert second.post("/counters/1/call-next").status_code == 200
     state = live.admin().get("/counters/1/state").json()
     assert state["counter"]["officer"]["full_name"] == "Trần Văn Hùng"
@@ -81,7 +83,7 @@ def test_signing_in_at_a_counter_takes_it_over(live: Live) -> None:
 def test_devices_stay_in_their_role(live: Live) -> None:
     kiosk = live.kiosk()
     display = live.client(live.devices["display"])
-    assert error(kiosk.post("/counters/1/call-next")) == "not_signed_in_at_counter"
+    assert error(kiosk.post("/counters/1/call-next")) == "officer_required"
     assert display.post("/tickets", json={"field_id": HO_TICH}).status_code == 403
     assert kiosk.get("/admin/fields").status_code == 403
     assert kiosk.get(f"/fields/{HO_TICH}/queue").status_code == 404

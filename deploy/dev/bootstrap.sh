@@ -6,7 +6,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 VENV="$ROOT/.venv"
 
-say() { printf '\033[1mhangdoi:\033[0m %s\n' "$*"; }
+say() {
+    if [ -t 1 ]; then printf '\033[1mhangdoi:\033[0m %s\n' "$*"; else printf 'hangdoi: %s\n' "$*"; fi
+}
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
@@ -50,10 +52,14 @@ ensure_venv() {
         "$python" -m venv "$VENV"
     fi
     spec="$ROOT"; [ -n "$extra" ] && spec="$ROOT[$extra]"
-    # Reinstall only when pyproject.toml changed since the last install of this extra.
+    # Reinstall only when pyproject.toml changed since the last install of this extra (an install
+    # with the test extra includes the main packages).
     stamp="$VENV/.installed-${extra:-main}"
+    if [ -z "$extra" ] && [ -f "$VENV/.installed-test" ] && [ "$VENV/.installed-test" -nt "$ROOT/pyproject.toml" ]; then
+        return 0
+    fi
     if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ]; then
-        say "cài các gói Python (pip install -e ${extra:+.[$extra]}${extra:-.})"
+        say "cài các gói Python (pip install -e .${extra:+[$extra]})"
         "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
         "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$spec"
         touch "$stamp"

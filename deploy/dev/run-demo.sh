@@ -8,11 +8,9 @@ export HANGDOI_DATA_DIR="${HANGDOI_DATA_DIR:-$ROOT/data}"
 export HANGDOI_HOST="${HANGDOI_HOST:-127.0.0.1}"
 export HANGDOI_PORT="${HANGDOI_PORT:-8000}"
 "$VENV/bin/hangdoi" demo
-base="http://$HANGDOI_HOST:$HANGDOI_PORT"
-say "máy chủ: $base   tài liệu API (API docs): $base/docs"
 say "tài khoản và mã thiết bị (logins and device tokens): $HANGDOI_DATA_DIR/demo-credentials.json"
 if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
-    say "máy này không có màn hình (no screen): mở $base/docs từ một máy khác qua đường hầm SSH,"
+    say "máy này không có màn hình (no screen): mở trang /docs từ một máy khác qua đường hầm SSH,"
     say "  ví dụ: ssh -L $HANGDOI_PORT:127.0.0.1:$HANGDOI_PORT <máy này>, rồi mở http://127.0.0.1:$HANGDOI_PORT/docs"
 fi
 say "ứng dụng máy lấy số, màn hình phòng chờ và quầy sẽ chạy cùng máy chủ khi chúng được hoàn thành"

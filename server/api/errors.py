@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -38,6 +40,57 @@ def _field_name(loc: tuple[object, ...]) -> str:
     return ".".join(parts) or "dữ liệu"
 
 
+# Pydantic's error types, said in Vietnamese; {name} comes from the error's context.
+PROBLEMS = {
+    "missing": "thiếu",
+    "extra_forbidden": "không được phép gửi",
+    "int_parsing": "phải là số nguyên",
+    "int_type": "phải là số nguyên",
+    "int_from_float": "phải là số nguyên",
+    "float_parsing": "phải là số",
+    "bool_parsing": "phải là true hoặc false",
+    "bool_type": "phải là true hoặc false",
+    "string_type": "phải là chuỗi ký tự",
+    "list_type": "phải là danh sách",
+    "dict_type": "phải là một đối tượng JSON",
+    "model_attributes_type": "phải là một đối tượng JSON",
+    "time_parsing": "phải là giờ dạng HH:MM",
+    "time_type": "phải là giờ dạng HH:MM",
+    "date_parsing": "phải là ngày dạng YYYY-MM-DD",
+    "string_too_short": "quá ngắn (ít nhất {min_length} ký tự)",
+    "string_too_long": "quá dài (nhiều nhất {max_length} ký tự)",
+    "too_short": "quá ít phần tử (ít nhất {min_length})",
+    "too_long": "quá nhiều phần tử (nhiều nhất {max_length})",
+    "string_pattern_mismatch": "không đúng định dạng",
+    "greater_than_equal": "phải lớn hơn hoặc bằng {ge}",
+    "greater_than": "phải lớn hơn {gt}",
+    "less_than_equal": "phải nhỏ hơn hoặc bằng {le}",
+    "less_than": "phải nhỏ hơn {lt}",
+    "literal_error": "phải là một trong các giá trị: {expected}",
+    "enum": "phải là một trong các giá trị: {expected}",
+    "json_invalid": "nội dung không phải JSON hợp lệ",
+    "json_type": "nội dung không phải JSON hợp lệ",
+}
+
+
+def describe(error: dict[str, Any]) -> str:
+    """One validation problem as a Vietnamese phrase: "number_end: phải nhỏ hơn hoặc bằng 999999"."""
+    kind = str(error.get("type", ""))
+    if kind in ("json_invalid", "json_type"):
+        return PROBLEMS[kind]
+    where = _field_name(tuple(error.get("loc", ())))
+    if kind == "value_error":
+        # Our own validators already speak Vietnamese; pydantic prefixes "Value error, ".
+        return f"{where}: {str(error.get('msg', '')).removeprefix('Value error, ')}"
+    template = PROBLEMS.get(kind)
+    if template is None:
+        return f"{where}: giá trị không hợp lệ"
+    try:
+        return f"{where}: {template.format(**error.get('ctx', {}))}"
+    except (KeyError, IndexError):
+        return f"{where}: {template.split(' (')[0]}"
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(QueueError)
     async def _refused(request: Request, exc: QueueError) -> JSONResponse:
@@ -45,12 +98,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = []
-        for error in exc.errors():
-            if error.get("type") == "json_invalid":
-                problems.append("nội dung không phải JSON hợp lệ")
-            else:
-                problems.append(f"{_field_name(tuple(error.get('loc', ())))}: {error.get('msg', '')}")
+        problems = [describe(dict(error)) for error in exc.errors()]
         message = "Dữ liệu gửi lên không hợp lệ: " + "; ".join(problems[:5])
         return JSONResponse(
             {"error": {"code": "invalid_request", "message": message, "details": _jsonable(exc.errors())}},

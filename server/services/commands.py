@@ -94,7 +94,16 @@ class CounterCommand:
         counter_row = session.get(tables.Counter, counter_id)
         if counter_row is None or (actor.centre_id is not None and counter_row.centre_id != actor.centre_id):
             raise NotFound("counter_not_found", "Không tìm thấy quầy.")
-        if not (actor.kind == "officer" and actor.counter_id == counter_id):
+        if actor.kind != "officer":
+            raise Forbidden("officer_required", "Chỉ cán bộ đăng nhập tại quầy mới thao tác được cho quầy.")
+        if actor.counter_id != counter_id:
+            taken_by = uow.session.get(tables.Officer, counter_row.officer_id) if counter_row.officer_id else None
+            if taken_by is not None and taken_by.id != actor.id:
+                raise Forbidden(
+                    "counter_taken_over",
+                    f"Quầy số {counter_row.number} đang do cán bộ {taken_by.full_name} đăng nhập. "
+                    "Hãy đăng nhập lại nếu bạn cần làm việc tại quầy này.",
+                )
             raise Forbidden(
                 "not_signed_in_at_counter",
                 f"Bạn chưa đăng nhập tại quầy số {counter_row.number}, nên không thể thao tác cho quầy này.",
