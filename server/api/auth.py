@@ -29,7 +29,7 @@ def logout(ctx: Ctx, actor: CurrentActor) -> Response:
 
 
 @router.get("/me", response_model=schemas.MeOut, responses=refusals(401))
-def me(actor: CurrentActor) -> schemas.MeOut:
+async def me(actor: CurrentActor) -> schemas.MeOut:
     return auth.me(actor, actor.counter_id)
 
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import Engine
+from sqlalchemy import Engine, bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -25,6 +25,13 @@ from server.storage import tables
 from server.storage.database import writer
 
 M = TypeVar("M", bound=BaseModel)
+
+
+# Statements every command runs, built once (building costs more than running them on SQLite).
+_LOCK_CENTRE = select(tables.Centre).where(tables.Centre.id == bindparam("centre_id")).with_for_update()
+_EARLIER_ANSWER = select(tables.IdempotencyRecord).where(
+    tables.IdempotencyRecord.actor == bindparam("actor"), tables.IdempotencyRecord.key == bindparam("key")
+)
 
 
 @dataclass(frozen=True)
@@ -103,7 +110,7 @@ class UnitOfWork:
         one after another (its sequence numbers must not interleave); on SQLite BEGIN IMMEDIATE has
         already done so. Taking it first, always, means two commands never wait on each other in
         opposite orders."""
-        centre = self.session.exec(select(tables.Centre).where(tables.Centre.id == centre_id).with_for_update()).first()
+        centre = self.session.exec(_LOCK_CENTRE, params={"centre_id": centre_id}).first()
         if centre is None:
             raise NotFound("centre_not_found", "Không tìm thấy Trung tâm.")
         self._centre = centre
@@ -197,7 +204,7 @@ def run_command(
                         key=idempotency_key,
                         request=request,
                         status_code=200,
-                        response=json.loads(result.model_dump_json()),
+                        response=result.model_dump(mode="json"),
                         created_at=uow.now,
                     )
                 )
@@ -214,9 +221,7 @@ def run_command(
 
 
 def _earlier_answer(session: Session, actor: Actor, key: str, request: str, result_type: type[M]) -> M | None:
-    record = session.exec(
-        select(tables.IdempotencyRecord).where(tables.IdempotencyRecord.actor == actor.key, tables.IdempotencyRecord.key == key)
-    ).first()
+    record = session.exec(_EARLIER_ANSWER, params={"actor": actor.key, "key": key}).first()
     if record is None:
         return None
     if record.request != request:
