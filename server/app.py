@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,10 +16,24 @@ from server.api import admin, auth, counters, devices, errors, tickets, ws
 from server.clock import Clock, SystemClock
 from server.config import Settings
 from server.realtime import Hub, InProcessBroker
+from server.services import maintenance
 from server.services.context import AppContext
 from server.storage.database import is_sqlite, make_engine
 
 API_PREFIX = "/api/v1"
+HOUSEKEEPING_EVERY_SECONDS = 3600.0
+log = logging.getLogger("hangdoi")
+
+
+async def _housekeeping(ctx: AppContext) -> None:
+    while True:
+        try:
+            pruned = await asyncio.to_thread(maintenance.prune_idempotency_records, ctx)
+            if pruned:
+                log.info("forgot %d idempotency records older than two days", pruned)
+        except Exception:  # a failed pass must not stop the next one
+            log.exception("housekeeping failed")
+        await asyncio.sleep(HOUSEKEEPING_EVERY_SECONDS)
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -40,7 +55,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         # collector's full passes removes 100 ms pauses that would delay calls to the screens.
         gc.collect()
         gc.freeze()
+        housekeeping = asyncio.create_task(_housekeeping(ctx))
         yield
+        housekeeping.cancel()
         engine.dispose()
 
     app = FastAPI(

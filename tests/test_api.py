@@ -7,6 +7,7 @@ import uuid
 
 from sqlmodel import Session, select
 
+from server.services.maintenance import prune_idempotency_records
 from server.storage import tables
 from tests.conftest import CHUNG_THUC, DAT_DAI, HO_TICH, NGUOI_CAO_TUOI, Live
 
@@ -325,3 +326,13 @@ def test_a_requeued_priority_ticket_waits_as_a_normal_one(live: Live) -> None:
     # Two priority calls in a row (the absent citizen's first call, then 1002), so the oldest
     # normal ticket goes next: the requeued one, which queues as normal since its requeue.
     assert called == ["1002", absent, "1003", "1004", normal]
+
+
+def test_old_idempotency_answers_are_forgotten(live: Live) -> None:
+    kiosk = live.kiosk()
+    kiosk.post("/tickets", json={"field_id": HO_TICH}, headers={"Idempotency-Key": "old"})
+    live.clock.advance(days=2, seconds=1)
+    kiosk.post("/tickets", json={"field_id": HO_TICH}, headers={"Idempotency-Key": "new"})
+    assert prune_idempotency_records(live.ctx) == 1
+    with Session(live.ctx.engine) as session:
+        assert [r.key for r in session.exec(select(tables.IdempotencyRecord))] == ["new"]
