@@ -7,11 +7,26 @@ is stored. Public shapes (PublicTicketStatus, event messages) carry no personal 
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Name = Field(min_length=1, max_length=200)
+
+
+class PatchModel(BaseModel):
+    """A partial update: leaving a field out keeps it; sending null clears it, which only the
+    optional columns listed in CLEARABLE allow."""
+
+    model_config = ConfigDict(extra="forbid")
+    CLEARABLE: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="after")
+    def _no_null_for_required(self) -> PatchModel:
+        for name in self.model_fields_set:
+            if getattr(self, name) is None and name not in self.CLEARABLE:
+                raise ValueError(f"{name} không được để trống")
+        return self
 
 
 class ErrorBody(BaseModel):
@@ -270,8 +285,8 @@ class CentreIn(BaseModel):
     notice_text: str = Field(default="", max_length=1000)
 
 
-class CentreUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class CentreUpdate(PatchModel):
+    CLEARABLE = frozenset({"opens_at", "closes_at"})
     name: str | None = Field(default=None, min_length=1, max_length=200)
     address: str | None = Field(default=None, max_length=300)
     timezone: str | None = Field(default=None, max_length=64)
@@ -305,8 +320,8 @@ class FieldIn(BaseModel):
         return self
 
 
-class FieldUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class FieldUpdate(PatchModel):
+    CLEARABLE = frozenset({"daily_cap", "opens_at", "closes_at"})
     code: str | None = Field(default=None, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
     name: str | None = Field(default=None, min_length=1, max_length=200)
     number_start: int | None = Field(default=None, ge=0, le=999_999)
@@ -344,8 +359,7 @@ class CounterIn(BaseModel):
     field_ids: list[int] = Field(default_factory=list, max_length=50)
 
 
-class CounterUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class CounterUpdate(PatchModel):
     number: int | None = Field(default=None, ge=1, le=999)
     name: str | None = Field(default=None, max_length=200)
     field_ids: list[int] | None = Field(default=None, max_length=50)
@@ -362,8 +376,7 @@ class OfficerIn(BaseModel):
     phone: str = Field(default="", max_length=32)
 
 
-class OfficerUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class OfficerUpdate(PatchModel):
     full_name: str | None = Field(default=None, min_length=1, max_length=200)
     role: Literal["admin", "officer"] | None = None
     password: str | None = Field(default=None, min_length=8, max_length=200)
@@ -379,8 +392,8 @@ class DeviceIn(BaseModel):
     counter_id: int | None = None
 
 
-class DeviceUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class DeviceUpdate(PatchModel):
+    CLEARABLE = frozenset({"counter_id"})
     name: str | None = Field(default=None, min_length=1, max_length=200)
     counter_id: int | None = None
     active: bool | None = None
@@ -410,8 +423,7 @@ class PriorityGroupIn(BaseModel):
     display_order: int = 0
 
 
-class PriorityGroupUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class PriorityGroupUpdate(PatchModel):
     code: str | None = Field(default=None, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
     name: str | None = Field(default=None, min_length=1, max_length=200)
     display_order: int | None = None

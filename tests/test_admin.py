@@ -117,3 +117,46 @@ def test_config_change_tells_live_screens_to_reload(live: Live) -> None:
         message = receive(ws)
         assert message["kind"] == "config.updated" and message["seq"] == snapshot["seq"] + 1
         assert message["data"] == {"what": "centre", "id": 1}
+
+
+def test_mistakes_in_admin_forms_are_refused_not_crashes(live: Live) -> None:
+    admin = live.admin()
+    duplicate = admin.post("/admin/fields", json={"code": "HT", "name": "Hộ tịch 2", "number_start": 8001, "number_end": 8999})
+    assert duplicate.status_code == 409 and duplicate.json()["error"]["message"] == "Mã HT đã được dùng cho lĩnh vực Hộ tịch."
+    assert admin.patch(f"/admin/fields/{HO_TICH}", json={"code": "CT"}).status_code == 409
+    group = admin.post("/admin/priority-groups", json={"code": "NCT", "name": "Trùng"})
+    assert group.status_code == 409 and "NCT" in group.json()["error"]["message"]
+    for path, body in [
+        (f"/admin/fields/{HO_TICH}", {"name": None}),
+        (f"/admin/fields/{HO_TICH}", {"number_start": None}),
+        ("/admin/centres/1", {"max_priority_in_row": None}),
+        ("/admin/counters/1", {"number": None}),
+        ("/admin/priority-groups/1", {"name": None}),
+    ]:
+        answer = admin.patch(path, json=body)
+        assert answer.status_code == 422, (path, answer.text)
+        assert "không được để trống" in answer.json()["error"]["message"]
+    # Optional columns can be cleared.
+    admin.patch(f"/admin/fields/{HO_TICH}", json={"daily_cap": 50})
+    assert admin.patch(f"/admin/fields/{HO_TICH}", json={"daily_cap": None}).json()["daily_cap"] is None
+
+
+def test_numbering_cannot_change_once_the_field_has_issued_today(live: Live) -> None:
+    admin = live.admin()
+    assert admin.patch(f"/admin/fields/{CHUNG_THUC}", json={"number_start": 2000}).status_code == 200
+    live.issue(CHUNG_THUC)
+    answer = admin.patch(f"/admin/fields/{CHUNG_THUC}", json={"number_start": 2001})
+    assert answer.status_code == 409 and "đã cấp số trong hôm nay" in answer.json()["error"]["message"]
+    assert admin.patch(f"/admin/fields/{CHUNG_THUC}", json={"name": "Chứng thực bản sao"}).status_code == 200
+    assert live.issue(CHUNG_THUC)["ticket"]["label"] == "2001"
+    live.clock.advance(days=1)
+    assert live.admin().patch(f"/admin/fields/{CHUNG_THUC}", json={"number_start": 2001}).status_code == 200
+
+
+def test_deactivating_an_officer_closes_their_counter(live: Live) -> None:
+    live.officer("lan.nt", 1)
+    admin = live.admin()
+    lan = next(o for o in admin.get("/admin/officers").json() if o["username"] == "lan.nt")
+    admin.delete(f"/admin/officers/{lan['id']}")
+    counter = admin.get("/counters/1/state").json()["counter"]
+    assert counter["state"] == "closed" and counter["officer"] is None

@@ -156,3 +156,16 @@ def test_public_status_needs_no_sign_in(live: Live) -> None:
     code = live.issue(HO_TICH)["code"]
     assert live.client().get(f"/public/tickets/{code}").status_code == 200
     assert live.client().get("/health").json()["status"] == "ok"
+
+
+def test_logout_always_revokes_and_pauses_a_counter_still_serving(live: Live) -> None:
+    live.issue(HO_TICH)
+    officer = live.officer("lan.nt", 1)
+    officer.post("/counters/1/call-next")
+    assert officer.post("/auth/logout").status_code == 204
+    assert officer.get("/auth/me").status_code == 401
+    counter = live.admin().get("/counters/1/state").json()["counter"]
+    assert counter["state"] == "paused" and counter["current"]["label"] == "1001"
+    # The next officer at the desk takes over and finishes the citizen's service.
+    successor = live.officer("hung.tv", 1)
+    assert successor.post("/counters/1/finish").json()["ticket"]["state"] == "done"

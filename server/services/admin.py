@@ -21,7 +21,7 @@ from server import schemas
 from server.engine.model import Event
 from server.security import DEVICE_TOKEN_PREFIX, hash_password, new_token, token_hash
 from server.services import views
-from server.services.auth import officer_out
+from server.services.auth import leave_counter, officer_out
 from server.services.context import Actor, AppContext, UnitOfWork
 from server.services.errors import Conflict, Forbidden, Invalid, NotFound
 from server.storage import tables
@@ -79,11 +79,6 @@ def _scope(actor: Actor, requested: int | None) -> int:
     return requested
 
 
-def _require_centre_exists(session: Session, centre_id: int) -> None:
-    if session.get(tables.Centre, centre_id) is None:
-        raise NotFound("centre_not_found", "Không tìm thấy Trung tâm.")
-
-
 def _centre_of(row: SQLModel) -> int | None:
     if isinstance(row, tables.Centre):
         return row.id
@@ -99,16 +94,27 @@ def _load(session: Session, actor: Actor, kind: Kind[Row], item_id: int) -> Row:
     return row
 
 
+def _locked(uow: UnitOfWork, actor: Actor, kind: Kind[Row], item_id: int) -> Row:
+    """Load a row to change, then lock its centre first and read the row again under the lock:
+    every command takes the centre lock before anything else, so none waits on another in
+    the opposite order."""
+    row = _load(uow.session, actor, kind, item_id)
+    centre_id = _centre_of(row)
+    if centre_id is not None:  # a province administrator belongs to no centre
+        uow.lock_centre(centre_id)
+        uow.session.refresh(row)
+    return row
+
+
 def _changed(uow: UnitOfWork, kind: Kind[Any], row: SQLModel) -> None:
     """Commit the change, with the event that tells live screens to reload."""
-    uow.session.flush()
-    centre_id = _centre_of(row)
-    if centre_id is not None:
-        uow.lock_centre(centre_id)
-        uow.record(Event(kind="config.updated", at=uow.now, data={"what": kind.what, "id": getattr(row, "id", None)}), None)
     try:
+        uow.session.flush()
+        if _centre_of(row) is not None:
+            uow.record(Event(kind="config.updated", at=uow.now, data={"what": kind.what, "id": getattr(row, "id", None)}), None)
         uow.commit()
     except IntegrityError as exc:
+        # The explicit checks give the precise message; this only catches a concurrent twin.
         raise Conflict("duplicate", f"Đã có {kind.noun} trùng mã hoặc trùng số.") from exc
 
 
@@ -162,6 +168,9 @@ def create_centre(ctx: AppContext, actor: Actor, body: schemas.CentreIn) -> Base
     with ctx.unit_of_work() as uow:
         row = tables.Centre(**body.model_dump())
         uow.session.add(row)
+        uow.session.flush()
+        assert row.id is not None
+        uow.lock_centre(row.id)
         _changed(uow, CENTRE, row)
         return CENTRE.out(uow.session, row)
 
@@ -172,7 +181,7 @@ def update_centre(ctx: AppContext, actor: Actor, centre_id: int, body: schemas.C
         raise Forbidden("province_admin_required", "Chỉ quản trị viên cấp tỉnh mới ngừng được một Trung tâm.")
     _check_timezone(values.get("timezone"))
     with ctx.unit_of_work() as uow:
-        row = _load(uow.session, actor, CENTRE, centre_id)
+        row = _locked(uow, actor, CENTRE, centre_id)
         _check_hours(values.get("opens_at", row.opens_at), values.get("closes_at", row.closes_at))
         _apply(row, values)
         _changed(uow, CENTRE, row)
@@ -183,22 +192,20 @@ def update_centre(ctx: AppContext, actor: Actor, centre_id: int, body: schemas.C
 
 
 def _check_field(session: Session, row: tables.ProcedureField) -> None:
-    """Two active fields of a centre may not share numbers: the number alone must tell the field."""
+    """A field's code is unique in its centre, and two active fields may not share numbers: the
+    number alone must tell the field."""
     _check_hours(row.opens_at, row.closes_at)
     if row.number_end < row.number_start:
         raise Invalid("range_invalid", "Số cuối phải lớn hơn hoặc bằng số đầu.")
-    if not row.active:
-        return
-    others = session.exec(
-        select(tables.ProcedureField).where(
-            tables.ProcedureField.centre_id == row.centre_id,
-            tables.ProcedureField.id != row.id,
-            col(tables.ProcedureField.active).is_(True),
-            tables.ProcedureField.prefix == row.prefix,
-        )
-    ).all()
-    for other in others:
-        if row.number_start <= other.number_end and other.number_start <= row.number_end:
+    with session.no_autoflush:
+        fields = session.exec(select(tables.ProcedureField).where(tables.ProcedureField.centre_id == row.centre_id)).all()
+    for other in fields:
+        if other is row or (row.id is not None and other.id == row.id):
+            continue
+        if other.code == row.code:
+            raise Conflict("field_code_taken", f"Mã {row.code} đã được dùng cho lĩnh vực {other.name}.")
+        overlaps = row.number_start <= other.number_end and other.number_start <= row.number_end
+        if row.active and other.active and other.prefix == row.prefix and overlaps:
             raise Conflict(
                 "range_overlap",
                 f"Dãy số {row.number_start}–{row.number_end} trùng với lĩnh vực {other.name} "
@@ -206,10 +213,17 @@ def _check_field(session: Session, row: tables.ProcedureField) -> None:
             )
 
 
+def _issued_today(uow: UnitOfWork, field: tables.ProcedureField) -> int:
+    centre = uow.session.get(tables.Centre, field.centre_id)
+    assert centre is not None
+    day = uow.session.get(tables.FieldDay, (field.id, views.today(centre, uow.now)))
+    return day.issued_count if day is not None else 0
+
+
 def create_field(ctx: AppContext, actor: Actor, body: schemas.FieldIn) -> BaseModel:
     centre_id = _scope(actor, body.centre_id)
     with ctx.unit_of_work() as uow:
-        _require_centre_exists(uow.session, centre_id)
+        uow.lock_centre(centre_id)
         row = tables.ProcedureField(**{**body.model_dump(), "centre_id": centre_id})
         _check_field(uow.session, row)
         uow.session.add(row)
@@ -219,8 +233,15 @@ def create_field(ctx: AppContext, actor: Actor, body: schemas.FieldIn) -> BaseMo
 
 def update_field(ctx: AppContext, actor: Actor, field_id: int, body: schemas.FieldUpdate) -> BaseModel:
     with ctx.unit_of_work() as uow:
-        row = _load(uow.session, actor, FIELD, field_id)
-        _apply(row, body.model_dump(exclude_unset=True))
+        row = _locked(uow, actor, FIELD, field_id)
+        values = body.model_dump(exclude_unset=True)
+        numbering_changes = {k for k in ("number_start", "number_end", "prefix") if k in values and values[k] != getattr(row, k)}
+        if numbering_changes and _issued_today(uow, row) > 0:
+            raise Conflict(
+                "field_numbering_in_use",
+                f"Lĩnh vực {row.name} đã cấp số trong hôm nay, nên chưa thể đổi dãy số. Hãy đổi sau giờ làm việc.",
+            )
+        _apply(row, values)
         _check_field(uow.session, row)
         _changed(uow, FIELD, row)
         return FIELD.out(uow.session, row)
@@ -244,7 +265,7 @@ def _set_counter_fields(session: Session, counter: tables.Counter, field_ids: li
 def create_counter(ctx: AppContext, actor: Actor, body: schemas.CounterIn) -> BaseModel:
     centre_id = _scope(actor, body.centre_id)
     with ctx.unit_of_work() as uow:
-        _require_centre_exists(uow.session, centre_id)
+        uow.lock_centre(centre_id)
         taken = uow.session.exec(
             select(tables.Counter).where(tables.Counter.centre_id == centre_id, tables.Counter.number == body.number)
         ).first()
@@ -261,7 +282,7 @@ def create_counter(ctx: AppContext, actor: Actor, body: schemas.CounterIn) -> Ba
 def update_counter(ctx: AppContext, actor: Actor, counter_id: int, body: schemas.CounterUpdate) -> BaseModel:
     values = body.model_dump(exclude_unset=True)
     with ctx.unit_of_work() as uow:
-        row = _load(uow.session, actor, COUNTER, counter_id)
+        row = _locked(uow, actor, COUNTER, counter_id)
         if values.get("active") is False and row.current_ticket_id is not None:
             raise Conflict("counter_busy", "Quầy đang phục vụ một số, chưa thể ngừng hoạt động.")
         if "number" in values and values["number"] != row.number:
@@ -284,7 +305,10 @@ def update_counter(ctx: AppContext, actor: Actor, counter_id: int, body: schemas
 def create_officer(ctx: AppContext, actor: Actor, body: schemas.OfficerIn) -> BaseModel:
     require_admin(actor)
     centre_id = _scope(actor, body.centre_id) if (body.centre_id is not None or actor.centre_id is not None) else None
+    password_hash = hash_password(body.password)  # slow on purpose: before taking the write lock
     with ctx.unit_of_work() as uow:
+        if centre_id is not None:
+            uow.lock_centre(centre_id)
         if uow.session.exec(select(tables.Officer).where(tables.Officer.username == body.username)).first() is not None:
             raise Conflict("username_taken", f"Tên đăng nhập {body.username} đã có người dùng.")
         row = tables.Officer(
@@ -292,7 +316,7 @@ def create_officer(ctx: AppContext, actor: Actor, body: schemas.OfficerIn) -> Ba
             username=body.username,
             full_name=body.full_name,
             role=body.role,
-            password_hash=hash_password(body.password),
+            password_hash=password_hash,
             phone=body.phone,
         )
         uow.session.add(row)
@@ -302,16 +326,18 @@ def create_officer(ctx: AppContext, actor: Actor, body: schemas.OfficerIn) -> Ba
 
 def update_officer(ctx: AppContext, actor: Actor, officer_id: int, body: schemas.OfficerUpdate) -> BaseModel:
     values = body.model_dump(exclude_unset=True)
+    password = values.pop("password", None)
+    password_hash = hash_password(password) if password is not None else None
     with ctx.unit_of_work() as uow:
-        row = _load(uow.session, actor, OFFICER, officer_id)
+        row = _locked(uow, actor, OFFICER, officer_id)
         if officer_id == actor.id and (values.get("active") is False or values.get("role") == "officer"):
             raise Conflict("cannot_demote_self", "Không thể tự khóa hoặc tự bỏ quyền quản trị của chính mình.")
-        password = values.pop("password", None)
         _apply(row, values)
-        if password is not None or values.get("active") is False:
-            # A new password or a deactivation signs the officer out everywhere.
-            if password is not None:
-                row.password_hash = hash_password(password)
+        if password_hash is not None or values.get("active") is False:
+            # A new password or a deactivation signs the officer out everywhere, and their
+            # counter stops taking calls.
+            if password_hash is not None:
+                row.password_hash = password_hash
             for auth in uow.session.exec(
                 select(tables.AuthSession).where(
                     tables.AuthSession.officer_id == officer_id, col(tables.AuthSession.revoked_at).is_(None)
@@ -319,6 +345,9 @@ def update_officer(ctx: AppContext, actor: Actor, officer_id: int, body: schemas
             ).all():
                 auth.revoked_at = uow.now
                 auth.counter_id = None
+            for counter in uow.session.exec(select(tables.Counter).where(tables.Counter.officer_id == officer_id)).all():
+                uow.lock_centre(counter.centre_id)
+                leave_counter(uow, officer_id, counter)
         _changed(uow, OFFICER, row)
         return OFFICER.out(uow.session, row)
 
@@ -349,7 +378,7 @@ def add_device(
 def create_device(ctx: AppContext, actor: Actor, body: schemas.DeviceIn) -> schemas.DeviceCreatedOut:
     centre_id = _scope(actor, body.centre_id)
     with ctx.unit_of_work() as uow:
-        _require_centre_exists(uow.session, centre_id)
+        uow.lock_centre(centre_id)
         row, token = add_device(uow.session, centre_id, body.kind, body.name, body.counter_id)
         _changed(uow, DEVICE, row)
         return schemas.DeviceCreatedOut(device=_device_out(uow.session, row), token=token)
@@ -358,7 +387,7 @@ def create_device(ctx: AppContext, actor: Actor, body: schemas.DeviceIn) -> sche
 def update_device(ctx: AppContext, actor: Actor, device_id: int, body: schemas.DeviceUpdate) -> BaseModel:
     values = body.model_dump(exclude_unset=True)
     with ctx.unit_of_work() as uow:
-        row = _load(uow.session, actor, DEVICE, device_id)
+        row = _locked(uow, actor, DEVICE, device_id)
         if "counter_id" in values:
             _check_device_counter(uow.session, row.centre_id, row.kind, values["counter_id"])
         _apply(row, values)
@@ -369,10 +398,19 @@ def update_device(ctx: AppContext, actor: Actor, device_id: int, body: schemas.D
 # --- priority groups -----------------------------------------------------------------------------
 
 
+def _check_group_code(session: Session, centre_id: int, code: str, own_id: int | None) -> None:
+    taken = session.exec(
+        select(tables.PriorityGroup).where(tables.PriorityGroup.centre_id == centre_id, tables.PriorityGroup.code == code)
+    ).first()
+    if taken is not None and taken.id != own_id:
+        raise Conflict("priority_group_code_taken", f"Mã {code} đã được dùng cho nhóm ưu tiên {taken.name}.")
+
+
 def create_priority_group(ctx: AppContext, actor: Actor, body: schemas.PriorityGroupIn) -> BaseModel:
     centre_id = _scope(actor, body.centre_id)
     with ctx.unit_of_work() as uow:
-        _require_centre_exists(uow.session, centre_id)
+        uow.lock_centre(centre_id)
+        _check_group_code(uow.session, centre_id, body.code, None)
         row = tables.PriorityGroup(**{**body.model_dump(), "centre_id": centre_id})
         uow.session.add(row)
         _changed(uow, PRIORITY_GROUP, row)
@@ -381,8 +419,11 @@ def create_priority_group(ctx: AppContext, actor: Actor, body: schemas.PriorityG
 
 def update_priority_group(ctx: AppContext, actor: Actor, group_id: int, body: schemas.PriorityGroupUpdate) -> BaseModel:
     with ctx.unit_of_work() as uow:
-        row = _load(uow.session, actor, PRIORITY_GROUP, group_id)
-        _apply(row, body.model_dump(exclude_unset=True))
+        row = _locked(uow, actor, PRIORITY_GROUP, group_id)
+        values = body.model_dump(exclude_unset=True)
+        if "code" in values:
+            _check_group_code(uow.session, row.centre_id, values["code"], row.id)
+        _apply(row, values)
         _changed(uow, PRIORITY_GROUP, row)
         return PRIORITY_GROUP.out(uow.session, row)
 

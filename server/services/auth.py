@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 
 from server import schemas
 from server.engine import queue as engine
+from server.engine.model import CounterState
 from server.security import (
     DEVICE_TOKEN_PREFIX,
     DUMMY_HASH,
@@ -118,15 +119,36 @@ def login(ctx: AppContext, body: schemas.LoginIn) -> schemas.LoginOut:
 
 
 def logout(ctx: AppContext, actor: Actor) -> None:
-    """Revoke the token; an officer still signed in at a counter is signed out of it first."""
+    """Revoke the token, always. The counter closes, or, if a citizen is still being served
+    there, pauses so that nobody calls the next number in the officer's name."""
     with ctx.unit_of_work() as uow:
         auth = uow.session.get(tables.AuthSession, actor.session_id)
         if auth is None:
             raise Unauthorized("invalid_token", BAD_TOKEN)
-        if auth.counter_id is not None:
-            _sign_out_counter(uow, actor, auth)
+        counter_row = uow.session.get(tables.Counter, auth.counter_id) if auth.counter_id is not None else None
+        if counter_row is not None:
+            uow.lock_centre(counter_row.centre_id)
+            uow.session.refresh(counter_row)
+            leave_counter(uow, actor.id, counter_row)
+        auth.counter_id = None
         auth.revoked_at = uow.now
         uow.commit()
+
+
+def leave_counter(uow: UnitOfWork, officer_id: int, counter_row: tables.Counter) -> None:
+    """The officer is gone from the counter (the centre is locked): close it, or pause it while a
+    ticket is still at the desk, so the next officer can finish that ticket."""
+    if counter_row.officer_id != officer_id:
+        return  # already taken over by someone else
+    counter = views.counter_engine(counter_row, [])
+    if counter.current_ticket_id is None:
+        event = engine.close_counter(counter, uow.now)
+    elif counter.state == CounterState.OPEN:
+        event = engine.pause(counter, uow.now)
+    else:
+        return
+    write_back(counter, counter_row, skip=("field_ids",))
+    uow.record(event, None)
 
 
 def _sign_in_counter(uow: UnitOfWork, actor: Actor, auth: tables.AuthSession, counter_id: int) -> tables.Counter:

@@ -112,6 +112,9 @@ class CounterCommand:
         self.actor = actor
         self.centre_row = uow.lock_centre(counter_row.centre_id)
         session.refresh(counter_row)  # re-read under the lock
+        if counter_row.officer_id != actor.id:
+            # Taken over between this request's sign-in check and its turn.
+            raise Forbidden("counter_taken_over", f"Quầy số {counter_row.number} vừa được cán bộ khác đăng nhập.")
         self.counter_row = counter_row
         self.counter = views.counter_engine(counter_row, views.counter_field_ids(session, [counter_id])[counter_id])
         self.centre = views.centre_engine(self.centre_row)

@@ -28,7 +28,14 @@ M = TypeVar("M", bound=BaseModel)
 
 
 # Statements every command runs, built once (building costs more than running them on SQLite).
-_LOCK_CENTRE = select(tables.Centre).where(tables.Centre.id == bindparam("centre_id")).with_for_update()
+# populate_existing: a centre already in the session must be read again under the lock, or its
+# event_seq could be stale and two events would claim one number.
+_LOCK_CENTRE = (
+    select(tables.Centre)
+    .where(tables.Centre.id == bindparam("centre_id"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
 _EARLIER_ANSWER = select(tables.IdempotencyRecord).where(
     tables.IdempotencyRecord.actor == bindparam("actor"), tables.IdempotencyRecord.key == bindparam("key")
 )
@@ -113,6 +120,10 @@ class UnitOfWork:
         centre = self.session.exec(_LOCK_CENTRE, params={"centre_id": centre_id}).first()
         if centre is None:
             raise NotFound("centre_not_found", "Không tìm thấy Trung tâm.")
+        if self.ctx.write_lock is None:
+            # On PostgreSQL the turn comes with this lock: read the clock now, so queue times and
+            # event times grow with numbers and sequence numbers.
+            self.now = self.ctx.clock.now()
         self._centre = centre
         return centre
 
