@@ -30,6 +30,8 @@ RESYNC: Delivery = ({"type": "resync"}, "")
 class Subscription:
     centre_id: int
     queue: asyncio.Queue[Delivery] = field(default_factory=lambda: asyncio.Queue(maxsize=1000))
+    # At most one resync waits in the queue, however often a client asks for one.
+    resync_pending: bool = False
 
     def offer(self, delivery: Delivery) -> None:
         try:
@@ -38,6 +40,12 @@ class Subscription:
             # A subscriber this far behind is better served by a fresh snapshot than by a backlog.
             while not self.queue.empty():
                 self.queue.get_nowait()
+            self.resync_pending = False
+            self.request_resync()
+
+    def request_resync(self) -> None:
+        if not self.resync_pending:
+            self.resync_pending = True
             self.queue.put_nowait(RESYNC)
 
 
@@ -62,11 +70,6 @@ class Hub:
         subs = self._subscribers.get(sub.centre_id)
         if subs is not None:
             subs.discard(sub)
-
-    def subscriber_count(self, centre_id: int | None = None) -> int:
-        if centre_id is not None:
-            return len(self._subscribers.get(centre_id, ()))
-        return sum(len(s) for s in self._subscribers.values())
 
     def publish(self, centre_id: int, messages: Sequence[Message]) -> None:
         """Hand committed events to the hub. Safe to call from any thread."""

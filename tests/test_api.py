@@ -336,3 +336,15 @@ def test_old_idempotency_answers_are_forgotten(live: Live) -> None:
     assert prune_idempotency_records(live.ctx) == 1
     with Session(live.ctx.engine) as session:
         assert [r.key for r in session.exec(select(tables.IdempotencyRecord))] == ["new"]
+
+
+def test_ids_beyond_what_the_database_stores_are_refused_clearly(live: Live) -> None:
+    huge = 2**70
+    officer = live.officer("lan.nt", 1)
+    for answer in (
+        live.kiosk().post("/tickets", json={"field_id": huge}),
+        officer.get(f"/tickets/{huge}"),
+        officer.get(f"/counters/{huge}/state"),
+        live.admin().get(f"/admin/fields/{huge}"),
+    ):
+        assert answer.status_code == 422 and answer.json()["error"]["message"] == "Dữ liệu gửi lên không hợp lệ: số quá lớn."

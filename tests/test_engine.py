@@ -260,6 +260,22 @@ def test_priority_first_but_bounded_so_normal_tickets_do_not_starve() -> None:
     assert "".join(order) == "PPNPPNPN"
 
 
+def test_call_order_lists_the_queue_as_repeated_call_next_would() -> None:
+    c = counter(fields=[2, 1], priority_streak=1)
+    waiting = [ticket(1, minutes=i, priority=1 if i % 3 == 0 else None) for i in range(7)]
+    waiting += [ticket(2, minutes=i, priority=1 if i % 2 else None) for i in range(5)]
+    order = q.call_order(centre(max_priority_in_row=2), c, waiting)
+    remaining, called = list(waiting), []
+    while (event := q.call_next(centre(max_priority_in_row=2), c, remaining, NOW)).ticket is not None:
+        called.append(event.ticket)
+        remaining.remove(event.ticket)
+        c.current_ticket_id = None
+        if not remaining:
+            break
+    assert order == called and len(order) == 12
+    assert [t.field_id for t in order[:5]] == [2] * 5
+
+
 def test_priority_bound_of_one_alternates() -> None:
     c = counter()
     waiting = [ticket(1, minutes=i) for i in range(2)] + [ticket(1, minutes=5 + i, priority=1) for i in range(2)]
@@ -284,6 +300,19 @@ def test_ticket_transferred_to_a_counter_is_only_called_there() -> None:
     assert unchanged(lambda: q.call_next(centre(), c1, [t], NOW), c1, t).code == "queue_empty"
     assert q.call_next(centre(), c2, [t], NOW).ticket is t
     assert t.target_counter_id is None
+
+
+def test_a_reserved_ticket_can_still_be_picked_by_hand_at_a_counter_of_its_field() -> None:
+    """If nobody staffs the counter a ticket was sent to, the citizen is not stranded."""
+    c1 = counter(1, fields=[1])
+    stranger = counter(3, fields=[7])
+    t = ticket(1, target_counter_id=2)
+    assert unchanged(lambda: q.call_ticket(stranger, t, NOW), stranger, t).code == "ticket_not_for_counter"
+    assert unchanged(lambda: q.cancel(stranger, t, NOW), stranger, t).code == "ticket_not_for_counter"
+    q.transfer(c1, t, None, counter(4, fields=[1]), NOW)
+    assert t.target_counter_id == 4
+    q.call_ticket(c1, t, NOW)
+    assert t.state == TicketState.CALLED and t.counter_id == 1
 
 
 def test_call_refused_at_paused_closed_busy_or_inactive_counter() -> None:

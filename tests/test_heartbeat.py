@@ -42,3 +42,19 @@ def test_a_client_that_answers_pings_stays_connected(live: Live) -> None:
         assert receive(ws, skip_pings=False)["type"] in ("pong", "ping")
         live.issue(HO_TICH)
         assert receive(ws)["kind"] == "ticket.issued"
+
+
+def test_a_revoked_device_loses_its_live_feed(live: Live) -> None:
+    ws, _ = live.subscribe("centre")
+    with ws:
+        admin = live.admin()
+        display_id = next(d["id"] for d in admin.get("/admin/devices").json() if d["kind"] == "display")
+        admin.delete(f"/admin/devices/{display_id}")
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                message = json.loads(ws.recv(timeout=5))
+                if message["type"] == "ping":
+                    ws.send('{"type": "pong"}')
+                if message["type"] == "error":
+                    assert message["code"] == "invalid_token"
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401

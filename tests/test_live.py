@@ -210,3 +210,20 @@ def test_a_subscriber_too_far_behind_gets_a_resync_instead_of_a_backlog() -> Non
         assert sub.queue.qsize() == 1 and sub.queue.get_nowait() == RESYNC
 
     asyncio.run(scenario())
+
+
+def test_a_flood_of_snapshot_requests_gets_few_snapshots(live: Live) -> None:
+    ws, _ = live.subscribe("centre")
+    with ws:
+        for _ in range(200):
+            ws.send('{"type": "snapshot"}')
+        ws.send(b"\x00binary frames are ignored")
+        live.issue(HO_TICH)
+        snapshots = 0
+        while True:
+            message = receive(ws, timeout=3)
+            if message["type"] == "snapshot":
+                snapshots += 1
+            if message.get("kind") == "ticket.issued":
+                break
+        assert 1 <= snapshots < 20

@@ -105,6 +105,11 @@ def install(app: FastAPI) -> None:
             status_code=422,
         )
 
+    @app.exception_handler(OverflowError)
+    async def _too_big(request: Request, exc: OverflowError) -> JSONResponse:
+        # An id or number beyond what the database stores (2^63): nothing can have it.
+        return error_response(422, "number_too_large", "Dữ liệu gửi lên không hợp lệ: số quá lớn.")
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         message = GENERIC.get(exc.status_code, str(exc.detail))

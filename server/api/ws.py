@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlmodel import select
 from starlette.concurrency import run_in_threadpool
 
-from server.realtime import RESYNC, Hub, Message, Subscription
+from server.realtime import Hub, Message, Subscription
 from server.services import auth, views
 from server.services.context import AppContext
 from server.services.errors import Forbidden, Invalid, NotFound, QueueError
@@ -43,8 +43,8 @@ class SubscribeIn(BaseModel):
     type: Literal["subscribe"]
     scope: Literal["centre", "counter", "ticket"]
     token: str | None = Field(default=None, max_length=200)
-    centre_id: int | None = None
-    counter_id: int | None = None
+    centre_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    counter_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
     code: str | None = Field(default=None, max_length=64)
 
 
@@ -88,10 +88,15 @@ class Watch:
         self.centre_id = counter.centre_id
         self.request = request.model_copy(update={"counter_id": counter.id})
 
+    def check_still_allowed(self) -> None:
+        """Runs in a worker thread, once a heartbeat: raises if the credentials were revoked."""
+        if self.request.scope != "ticket":
+            auth.authenticate(self.ctx, self.request.token)
+
     def snapshot(self) -> Message:
         """Runs in a worker thread. One read transaction, so the state matches `seq` exactly."""
         now = self.ctx.clock.now()
-        with self.ctx.read() as session, session.begin():
+        with self.ctx.read_snapshot() as session, session.begin():
             if self.scope == "centre":
                 state: BaseModel = views.centre_state(session, self.centre_id, now)
             elif self.scope == "counter":
@@ -173,6 +178,7 @@ async def _serve(websocket: WebSocket, ctx: AppContext, watch: Watch, subscripti
         while True:
             message, text = await subscription.queue.get()
             if message["type"] == "resync":
+                subscription.resync_pending = False
                 last_seq = await send_snapshot()
                 continue
             if message["seq"] <= last_seq:
@@ -186,14 +192,17 @@ async def _serve(websocket: WebSocket, ctx: AppContext, watch: Watch, subscripti
     async def receiver() -> None:
         nonlocal last_heard
         while True:
-            raw = await websocket.receive_text()
+            try:
+                raw = await websocket.receive_text()
+            except KeyError:
+                continue  # a binary frame: not part of the protocol, ignored
             last_heard = time.monotonic()
             try:
                 kind = json.loads(raw).get("type")
             except (json.JSONDecodeError, AttributeError):
                 kind = None
             if kind == "snapshot":
-                subscription.offer(RESYNC)
+                subscription.request_resync()
             elif kind == "ping":
                 await websocket.send_text('{"type":"pong"}')
 
@@ -204,6 +213,8 @@ async def _serve(websocket: WebSocket, ctx: AppContext, watch: Watch, subscripti
                 log.info("websocket silent for %.0f s; closing", time.monotonic() - last_heard)
                 await websocket.close(code=4408, reason="heartbeat_timeout")
                 return
+            # A revoked device, a signed-out officer or an expired token loses the feed too.
+            await run_in_threadpool(watch.check_still_allowed)
             await websocket.send_text('{"type":"ping"}')
 
     tasks = [asyncio.create_task(t()) for t in (sender, receiver, pinger)]

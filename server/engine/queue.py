@@ -133,22 +133,37 @@ def _field_rank(counter: Counter, ticket: Ticket) -> int:
     return counter.field_ids.index(ticket.field_id) if ticket.field_id in counter.field_ids else 0
 
 
-def choose_next(centre: Centre, counter: Counter, waiting: Sequence[Ticket]) -> Ticket | None:
-    """The ticket "call next" takes: the counter's field order first, then priority, then queue time.
+def call_order(centre: Centre, counter: Counter, waiting: Sequence[Ticket]) -> list[Ticket]:
+    """The order in which this counter's "call next" would take the waiting tickets: its field
+    order first, then priority, then queue time.
 
     Priority tickets go first, but once the counter has called `max_priority_in_row` of them in a
     row, the oldest normal ticket of that field goes next if there is one, so nobody starves.
     """
-    eligible = [t for t in waiting if _can_take(counter, t)]
-    if not eligible:
-        return None
-    best_rank = min(_field_rank(counter, t) for t in eligible)
-    in_field = [t for t in eligible if _field_rank(counter, t) == best_rank]
-    priority = sorted((t for t in in_field if estimate.goes_first(t)), key=estimate.order_key)
-    normal = sorted((t for t in in_field if not estimate.goes_first(t)), key=estimate.order_key)
-    if priority and (not normal or counter.priority_streak < centre.max_priority_in_row):
-        return priority[0]
-    return normal[0]
+    by_rank: dict[int, tuple[list[Ticket], list[Ticket]]] = {}
+    for ticket in waiting:
+        if _can_take(counter, ticket):
+            priority, normal = by_rank.setdefault(_field_rank(counter, ticket), ([], []))
+            (priority if estimate.goes_first(ticket) else normal).append(ticket)
+    order: list[Ticket] = []
+    streak = counter.priority_streak
+    for rank in sorted(by_rank):
+        priority, normal = (sorted(tickets, key=estimate.order_key) for tickets in by_rank[rank])
+        p = n = 0
+        while p < len(priority) or n < len(normal):
+            if p < len(priority) and (n == len(normal) or streak < centre.max_priority_in_row):
+                order.append(priority[p])
+                p, streak = p + 1, streak + 1
+            else:
+                order.append(normal[n])
+                n, streak = n + 1, 0
+    return order
+
+
+def choose_next(centre: Centre, counter: Counter, waiting: Sequence[Ticket]) -> Ticket | None:
+    """The ticket "call next" takes: the first of `call_order`."""
+    order = call_order(centre, counter, waiting)
+    return order[0] if order else None
 
 
 def _take(counter: Counter, ticket: Ticket, now: datetime) -> Event:
@@ -176,14 +191,23 @@ def call_ticket(counter: Counter, ticket: Ticket, now: datetime) -> Event:
     _require_can_call(counter)
     if ticket.state != TicketState.WAITING:
         raise Conflict("ticket_not_waiting", f"Số {ticket.label} {STATE_NAMES[ticket.state]}, không thể gọi.")
-    if not _can_take(counter, ticket):
+    if not _may_handle(counter, ticket):
         raise Conflict("ticket_not_for_counter", f"Số {ticket.label} không thuộc lĩnh vực của quầy số {counter.number}.")
     return _take(counter, ticket, now)
 
 
-def _require_waiting_here(counter: Counter | None, ticket: Ticket) -> None:
-    """A counter may move or cancel a waiting ticket only if it could call it."""
-    if counter is not None and ticket.state == TicketState.WAITING and not _can_take(counter, ticket):
+def _may_handle(counter: Counter, ticket: Ticket) -> bool:
+    """Whether an officer may pick this waiting ticket by hand (call it, move it, cancel it): one
+    of the counter's fields, or reserved for it. Picking by hand may take a ticket reserved for
+    another counter, so a reservation for a counter nobody staffs cannot strand a citizen."""
+    return _can_take(counter, ticket) or (
+        ticket.state == TicketState.WAITING and ticket.centre_id == counter.centre_id and ticket.field_id in counter.field_ids
+    )
+
+
+def _require_waiting_here(counter: Counter, ticket: Ticket) -> None:
+    """A counter may move or cancel a waiting ticket only if it may pick it by hand."""
+    if ticket.state == TicketState.WAITING and not _may_handle(counter, ticket):
         raise Conflict("ticket_not_for_counter", f"Số {ticket.label} không thuộc lĩnh vực của quầy số {counter.number}.")
 
 
@@ -259,7 +283,7 @@ def no_show(counter: Counter, ticket: Ticket, requeue: bool, now: datetime) -> E
 
 
 def transfer(
-    counter: Counter | None,
+    counter: Counter,
     ticket: Ticket,
     target_field: ProcedureField | None,
     target_counter: Counter | None,
@@ -272,8 +296,6 @@ def transfer(
     if ticket.state in FINAL_STATES:
         raise Conflict("ticket_final", f"Số {ticket.label} {STATE_NAMES[ticket.state]}, không thể chuyển.")
     if ticket.state in AT_COUNTER_STATES:
-        if counter is None:
-            raise Conflict("ticket_at_other_counter", f"Số {ticket.label} đang ở một quầy, chỉ quầy đó mới chuyển được.")
         _require_current(counter, ticket, "chuyển")
     _require_waiting_here(counter, ticket)
     if target_field is not None:
@@ -284,7 +306,7 @@ def transfer(
     if target_counter is not None:
         if target_counter.centre_id != ticket.centre_id or not target_counter.active:
             raise NotFound("counter_not_found", "Không tìm thấy quầy cần chuyển đến.")
-        if counter is not None and target_counter.id == counter.id:
+        if target_counter.id == counter.id:
             raise Invalid("transfer_to_self", "Không thể chuyển số về chính quầy này.")
         field_id = target_field.id if target_field is not None else ticket.field_id
         if field_id not in target_counter.field_ids and target_field is not None:
@@ -296,7 +318,7 @@ def transfer(
         raise Invalid("transfer_same_field", "Số này đã thuộc lĩnh vực đó.")
     from_state = ticket.state
     from_field = ticket.field_id
-    if counter is not None and counter.current_ticket_id == ticket.id:
+    if counter.current_ticket_id == ticket.id:
         counter.current_ticket_id = None
     if target_field is not None:
         ticket.field_id = target_field.id
@@ -319,15 +341,13 @@ def transfer(
     )
 
 
-def cancel(counter: Counter | None, ticket: Ticket, now: datetime) -> Event:
+def cancel(counter: Counter, ticket: Ticket, now: datetime) -> Event:
     if ticket.state in FINAL_STATES:
         raise Conflict("ticket_final", f"Số {ticket.label} {STATE_NAMES[ticket.state]}, không thể hủy.")
     if ticket.state in AT_COUNTER_STATES:
-        if counter is None:
-            raise Conflict("ticket_at_other_counter", f"Số {ticket.label} đang ở một quầy, chỉ quầy đó mới hủy được.")
         _require_current(counter, ticket, "hủy")
     _require_waiting_here(counter, ticket)
-    if counter is not None and counter.current_ticket_id == ticket.id:
+    if counter.current_ticket_id == ticket.id:
         counter.current_ticket_id = None
     from_state = ticket.state
     ticket.state = TicketState.CANCELLED

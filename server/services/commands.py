@@ -14,13 +14,6 @@ from server.services.errors import Conflict, Forbidden, NotFound
 from server.storage import tables
 from server.storage.convert import write_back
 
-
-def _require_centre(actor: Actor, centre_id: int, what: str = "tài nguyên") -> None:
-    # Another centre's things answer "not found", so nothing reveals that they exist.
-    if actor.centre_id is not None and actor.centre_id != centre_id:
-        raise NotFound("not_found", f"Không tìm thấy {what} này.")
-
-
 # --- issuing ------------------------------------------------------------------------------------
 
 

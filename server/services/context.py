@@ -76,6 +76,13 @@ class AppContext:
     def read(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
 
+    def read_snapshot(self) -> Session:
+        """A read whose statements all see one moment, so a snapshot matches its `seq`. SQLite's
+        read transactions already do (WAL); PostgreSQL needs REPEATABLE READ for it."""
+        if self.engine.dialect.name == "sqlite":
+            return self.read()
+        return Session(self.engine.execution_options(isolation_level="REPEATABLE READ"), expire_on_commit=False)
+
     def unit_of_work(self) -> UnitOfWork:
         return UnitOfWork(self)
 
@@ -222,13 +229,13 @@ def run_command(
             try:
                 uow.commit()
             except IntegrityError:
-                # Only a concurrent twin with the same key can get here (PostgreSQL): its answer
-                # is committed now, so the second pass returns it.
-                if idempotency_key is None:
+                # A concurrent twin with the same key (PostgreSQL) committed first: the second
+                # pass returns its answer. Any other integrity error is a real fault.
+                if idempotency_key is None or _attempt == 1:
                     raise
                 continue
             return result
-    raise RuntimeError("unreachable: idempotent retry found no earlier answer")
+    raise AssertionError("not reached")
 
 
 def _earlier_answer(session: Session, actor: Actor, key: str, request: str, result_type: type[M]) -> M | None:

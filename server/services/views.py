@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from server import schemas
 from server.engine import estimate, model, numbering
 from server.engine.errors import Conflict, NotFound
-from server.engine.queue import choose_next
+from server.engine.queue import call_order
 from server.realtime import Message
 from server.storage import tables
 from server.storage.convert import to_engine
@@ -388,23 +388,6 @@ def centre_state(session: Session, centre_id: int, now: datetime) -> schemas.Cen
     )
 
 
-def call_order(counter: model.Counter, tickets: list[model.Ticket], centre: model.Centre) -> list[model.Ticket]:
-    """The waiting tickets in the order this counter's "call next" would take them."""
-    ordered: list[model.Ticket] = []
-    remaining = list(tickets)
-    streak = counter.priority_streak
-    probe = model.Counter(**{**counter.__dict__, "current_ticket_id": None, "state": model.CounterState.OPEN})
-    while remaining:
-        probe.priority_streak = streak
-        chosen = choose_next(centre, probe, remaining)
-        if chosen is None:
-            break
-        ordered.append(chosen)
-        remaining.remove(chosen)
-        streak = streak + 1 if estimate.goes_first(chosen) else 0
-    return ordered
-
-
 def counter_state(session: Session, counter_id: int, now: datetime) -> schemas.CounterStateOut:
     counter = session.get(tables.Counter, counter_id)
     if counter is None:
@@ -413,7 +396,7 @@ def counter_state(session: Session, counter_id: int, now: datetime) -> schemas.C
     assert centre is not None and centre.id is not None
     field_ids = counter_field_ids(session, [counter_id])[counter_id]
     rows = {t.id: t for t in waiting_tickets(session, centre.id, today(centre, now), field_ids, counter_id)}
-    ordered = call_order(counter_engine(counter, field_ids), [ticket_engine(t) for t in rows.values()], centre_engine(centre))
+    ordered = call_order(centre_engine(centre), counter_engine(counter, field_ids), [ticket_engine(t) for t in rows.values()])
     return schemas.CounterStateOut(
         seq=centre.event_seq,
         service_day=today(centre, now),
