@@ -106,7 +106,7 @@ def issue(
 
 
 def called(c: Counter, t: Ticket) -> tuple[Counter, Ticket]:
-    q.call_ticket(c, t, NOW)
+    q.call_ticket(c, t, NOW, DAY)
     return c, t
 
 
@@ -307,11 +307,11 @@ def test_a_reserved_ticket_can_still_be_picked_by_hand_at_a_counter_of_its_field
     c1 = counter(1, fields=[1])
     stranger = counter(3, fields=[7])
     t = ticket(1, target_counter_id=2)
-    assert unchanged(lambda: q.call_ticket(stranger, t, NOW), stranger, t).code == "ticket_not_for_counter"
+    assert unchanged(lambda: q.call_ticket(stranger, t, NOW, DAY), stranger, t).code == "ticket_not_for_counter"
     assert unchanged(lambda: q.cancel(stranger, t, NOW), stranger, t).code == "ticket_not_for_counter"
     q.transfer(c1, t, None, counter(4, fields=[1]), NOW)
     assert t.target_counter_id == 4
-    q.call_ticket(c1, t, NOW)
+    q.call_ticket(c1, t, NOW, DAY)
     assert t.state == TicketState.CALLED and t.counter_id == 1
 
 
@@ -321,13 +321,13 @@ def test_call_refused_at_paused_closed_busy_or_inactive_counter() -> None:
     assert unchanged(lambda: q.call_next(centre(), counter(state=CounterState.CLOSED), [t], NOW), t).code == "counter_closed"
     assert unchanged(lambda: q.call_next(centre(), counter(current_ticket_id=99), [t], NOW), t).code == "counter_busy"
     assert unchanged(lambda: q.call_next(centre(), counter(active=False), [t], NOW), t).code == "counter_inactive"
-    assert "tạm dừng" in unchanged(lambda: q.call_ticket(counter(state=CounterState.PAUSED), t, NOW), t).message
+    assert "tạm dừng" in unchanged(lambda: q.call_ticket(counter(state=CounterState.PAUSED), t, NOW, DAY), t).message
 
 
 def test_call_specific_ticket_out_of_turn() -> None:
     c = counter()
     first, second = ticket(1, minutes=0), ticket(1, minutes=1)
-    assert q.call_ticket(c, second, NOW).ticket is second
+    assert q.call_ticket(c, second, NOW, DAY).ticket is second
     assert first.state == TicketState.WAITING
 
 
@@ -335,8 +335,10 @@ def test_call_specific_refuses_called_or_foreign_tickets() -> None:
     c = counter()
     done = ticket(1, state=TicketState.DONE)
     other_field = ticket(5)
-    assert unchanged(lambda: q.call_ticket(c, done, NOW), c, done).code == "ticket_not_waiting"
-    assert unchanged(lambda: q.call_ticket(c, other_field, NOW), c, other_field).code == "ticket_not_for_counter"
+    yesterday = ticket(1, service_day=DAY - timedelta(days=1))
+    assert unchanged(lambda: q.call_ticket(c, yesterday, NOW, DAY), c, yesterday).code == "ticket_of_another_day"
+    assert unchanged(lambda: q.call_ticket(c, done, NOW, DAY), c, done).code == "ticket_not_waiting"
+    assert unchanged(lambda: q.call_ticket(c, other_field, NOW, DAY), c, other_field).code == "ticket_not_for_counter"
 
 
 # --- at the counter -------------------------------------------------------------------------------
@@ -414,7 +416,7 @@ def test_no_show_requeue_goes_to_the_back_once() -> None:
     c = counter()
     t = ticket(minutes=0)
     later = ticket(minutes=5)
-    q.call_ticket(c, t, NOW)
+    q.call_ticket(c, t, NOW, DAY)
     requeued_at = NOW + timedelta(minutes=10)
     event = q.no_show(c, t, True, requeued_at)
     assert t.state == TicketState.WAITING and t.requeued and t.queued_at == requeued_at
@@ -422,7 +424,7 @@ def test_no_show_requeue_goes_to_the_back_once() -> None:
     # It now comes after the ticket issued later.
     assert q.call_next(centre(), c, [t, later], NOW).ticket is later
     c.current_ticket_id = None
-    q.call_ticket(c, t, NOW)
+    q.call_ticket(c, t, NOW, DAY)
     assert unchanged(lambda: q.no_show(c, t, True, NOW), c, t).code == "ticket_already_requeued"
     q.no_show(c, t, False, NOW)
     assert t.state == TicketState.NO_SHOW
@@ -432,7 +434,7 @@ def test_requeued_priority_ticket_waits_behind_normal_ones() -> None:
     c = counter()
     p = ticket(1, minutes=0, priority=1)
     normal = ticket(1, minutes=1)
-    q.call_ticket(c, p, NOW)
+    q.call_ticket(c, p, NOW, DAY)
     q.no_show(c, p, True, NOW + timedelta(minutes=2))
     assert estimate.people_ahead(p, [p, normal]) == 1
     assert q.call_next(centre(), c, [p, normal], NOW).ticket is normal
@@ -449,7 +451,7 @@ def test_transfer_to_field_keeps_number_and_place() -> None:
     c = counter(fields=[1])
     t = ticket(1, minutes=0)
     newer_in_target = ticket(2, minutes=3)
-    q.call_ticket(c, t, NOW)
+    q.call_ticket(c, t, NOW, DAY)
     target = field(2)
     event = q.transfer(c, t, target, None, NOW + timedelta(minutes=20))
     assert t.field_id == 2 and t.state == TicketState.WAITING and t.number == 1000 + t.id  # type: ignore[operator]
@@ -463,7 +465,7 @@ def test_transfer_to_field_keeps_number_and_place() -> None:
 def test_transfer_to_counter_reserves_the_ticket_for_it() -> None:
     c1, c2, c3 = counter(1, fields=[1]), counter(2, fields=[1]), counter(3, fields=[1])
     t = ticket(1)
-    q.call_ticket(c1, t, NOW)
+    q.call_ticket(c1, t, NOW, DAY)
     event = q.transfer(c1, t, None, c2, NOW)
     assert t.target_counter_id == 2 and event.data["to_counter_number"] == 2
     assert q.choose_next(centre(), c3, [t]) is None
@@ -473,7 +475,7 @@ def test_transfer_to_counter_reserves_the_ticket_for_it() -> None:
 def test_transfer_refusals() -> None:
     c = counter(fields=[1])
     t = ticket(1)
-    q.call_ticket(c, t, NOW)
+    q.call_ticket(c, t, NOW, DAY)
     assert unchanged(lambda: q.transfer(c, t, None, None, NOW), c, t).code == "transfer_target_missing"
     assert unchanged(lambda: q.transfer(c, t, field(2, centre_id=9), None, NOW), c, t).code == "field_not_found"
     assert unchanged(lambda: q.transfer(c, t, field(2, active=False), None, NOW), c, t).code == "field_closed"
@@ -484,7 +486,7 @@ def test_transfer_refusals() -> None:
     done = ticket(1, state=TicketState.DONE)
     assert unchanged(lambda: q.transfer(c, done, field(2), None, NOW), done).code == "ticket_final"
     elsewhere = ticket(1)
-    q.call_ticket(counter(7), elsewhere, NOW)
+    q.call_ticket(counter(7), elsewhere, NOW, DAY)
     assert unchanged(lambda: q.transfer(c, elsewhere, field(2), None, NOW), c, elsewhere).code == "ticket_not_at_counter"
 
 
@@ -504,7 +506,7 @@ def test_cancel_waiting_and_current_ticket_but_not_finished_ones() -> None:
     q.cancel(c, waiting, NOW)
     assert waiting.state == TicketState.CANCELLED
     current = ticket()
-    q.call_ticket(c, current, NOW)
+    q.call_ticket(c, current, NOW, DAY)
     q.cancel(c, current, NOW)
     assert current.state == TicketState.CANCELLED and c.current_ticket_id is None
     assert unchanged(lambda: q.cancel(c, current, NOW), c, current).code == "ticket_final"

@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from server.services.errors import Conflict, Forbidden, Invalid, NotFound, QueueError, TooManyRequests, Unauthorized
+from server.services.errors import Conflict, Forbidden, Invalid, NotFound, QueueError, Unauthorized
 
 STATUS = {
     NotFound: 404,
@@ -17,7 +17,6 @@ STATUS = {
     Invalid: 422,
     Unauthorized: 401,
     Forbidden: 403,
-    TooManyRequests: 429,
 }
 
 GENERIC = {

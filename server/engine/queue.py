@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from server.engine import estimate, numbering
 from server.engine.errors import Conflict, Invalid, NotFound
@@ -186,11 +186,15 @@ def call_next(centre: Centre, counter: Counter, waiting: Sequence[Ticket], now: 
     return _take(counter, ticket, now)
 
 
-def call_ticket(counter: Counter, ticket: Ticket, now: datetime) -> Event:
+def call_ticket(counter: Counter, ticket: Ticket, now: datetime, today: date) -> Event:
     """Call one particular waiting ticket, out of turn (the officer picked it from the list)."""
     _require_can_call(counter)
     if ticket.state != TicketState.WAITING:
         raise Conflict("ticket_not_waiting", f"Số {ticket.label} {STATE_NAMES[ticket.state]}, không thể gọi.")
+    if ticket.service_day != today:
+        raise Conflict(
+            "ticket_of_another_day", f"Số {ticket.label} được cấp vào ngày {ticket.service_day:%d/%m/%Y}, không còn hiệu lực."
+        )
     if not _may_handle(counter, ticket):
         raise Conflict("ticket_not_for_counter", f"Số {ticket.label} không thuộc lĩnh vực của quầy số {counter.number}.")
     return _take(counter, ticket, now)

@@ -176,7 +176,7 @@ def call_ticket(
 ) -> schemas.CounterCommandOut:
     def step(c: CounterCommand) -> schemas.CounterCommandOut:
         ticket = c.ticket(body.ticket_id)
-        return c.save(engine.call_ticket(c.counter, ticket[1], c.uow.now), ticket)
+        return c.save(engine.call_ticket(c.counter, ticket[1], c.uow.now, c.day), ticket)
 
     return _counter_command(ctx, actor, counter_id, "call", body.model_dump(), idempotency_key, step)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from server.engine.errors import Conflict, Invalid, NotFound, QueueError
 
-__all__ = ["Conflict", "Forbidden", "Invalid", "NotFound", "QueueError", "TooManyRequests", "Unauthorized"]
+__all__ = ["Conflict", "Forbidden", "Invalid", "NotFound", "QueueError", "Unauthorized"]
 
 
 class Unauthorized(QueueError):
@@ -13,7 +13,3 @@ class Unauthorized(QueueError):
 
 class Forbidden(QueueError):
     """Valid credentials, but not allowed to do this (HTTP 403)."""
-
-
-class TooManyRequests(QueueError):
-    """Slow down (HTTP 429)."""

@@ -23,7 +23,8 @@ def is_sqlite(url: str) -> bool:
 
 def make_engine(url: str) -> Engine:
     if not is_sqlite(url):
-        return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        # As many connections as the thread pool has threads (40), so no request waits for one.
+        return create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
