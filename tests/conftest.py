@@ -4,10 +4,12 @@ server on 127.0.0.1 serving it, with a clock the tests can move."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +20,8 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 from websockets.sync.client import ClientConnection, connect
 
@@ -39,24 +43,104 @@ HO_TICH, CHUNG_THUC, DAT_DAI = 1, 2, 3
 NGUOI_CAO_TUOI = 1
 
 
+POSTGRES_URL = os.environ.get("HANGDOI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "both_databases: run the module's server tests on SQLite and on PostgreSQL")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        both = metafunc.definition.get_closest_marker("both_databases") is not None
+        metafunc.parametrize("backend", ["sqlite", "postgresql"] if both else ["sqlite"], indirect=True)
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @dataclass
 class Template:
-    path: Path
+    """A migrated database holding the demo centre and a province administrator."""
+
+    url: str
     devices: dict[str, str]
 
 
-@pytest.fixture(scope="session")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
-    folder = tmp_path_factory.mktemp("template")
-    url = f"sqlite:///{folder / 'hangdoi.sqlite3'}"
+def seed(url: str) -> dict[str, str]:
     upgrade(url)
     engine = make_engine(url)
     with Session(engine) as session:
         demo = create_demo(session)
         create_officer(session, None, PROVINCE_ADMIN[0], "Quản trị cấp tỉnh", "admin", PROVINCE_ADMIN[1])
         session.commit()
-    engine.dispose()  # the last connection closing folds the WAL into the file
-    return Template(folder / "hangdoi.sqlite3", demo.devices)
+    engine.dispose()  # on SQLite the last connection closing folds the WAL into the file
+    return demo.devices
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Template:
+    url = f"sqlite:///{tmp_path_factory.mktemp('template') / 'hangdoi.sqlite3'}"
+    return Template(url, seed(url))
+
+
+def _postgres_admin() -> Engine:
+    """A connection to the PostgreSQL server outside any test database (to create and drop them)."""
+    engine = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        engine.dispose()
+        reason = f"PostgreSQL is not reachable at {POSTGRES_URL} ({exc.orig})"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}; CI must run the PostgreSQL tests")
+        pytest.skip(f"{reason}; set HANGDOI_TEST_POSTGRES_URL or run deploy/dev/run-tests.sh, which starts one")
+    return engine
+
+
+def _with_database(name: str) -> str:
+    return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[Template]:
+    admin = _postgres_admin()
+    name = f"hangdoi_template_{os.getpid()}"
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = _with_database(name)
+    try:
+        yield Template(url, seed(url))
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def database(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Template]:
+    """A fresh copy of the seeded template for one test."""
+    if backend == "sqlite":
+        template: Template = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "hangdoi.sqlite3"
+        shutil.copy(make_url(template.url).database or "", path)
+        yield Template(f"sqlite:///{path}", template.devices)
+        return
+    template = request.getfixturevalue("postgres_template")
+    name = f"hangdoi_test_{uuid.uuid4().hex[:12]}"
+    admin = _postgres_admin()
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{make_url(template.url).database}"'))
+    try:
+        yield Template(_with_database(name), template.devices)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def free_socket() -> socket.socket:
@@ -162,27 +246,20 @@ def clock() -> SettableClock:
 
 
 @pytest.fixture
-def db_path(tmp_path: Path, template: Template) -> Path:
-    path = tmp_path / "hangdoi.sqlite3"
-    shutil.copy(template.path, path)
-    return path
-
-
-@pytest.fixture
-def settings(tmp_path: Path, db_path: Path) -> Settings:
+def settings(tmp_path: Path, database: Template) -> Settings:
     return Settings(
         data_dir=tmp_path,
-        database_url=f"sqlite:///{db_path}",
+        database_url=database.url,
         public_base_url="https://hangdoi.example.vn",
         heartbeat_seconds=15,
     )
 
 
 @pytest.fixture
-def live(settings: Settings, clock: SettableClock, template: Template) -> Iterator[Live]:
+def live(settings: Settings, clock: SettableClock, database: Template) -> Iterator[Live]:
     app = create_app(settings, clock)
     server, thread, port = start_server(app)
-    helper = Live(app, port, clock, template.devices)
+    helper = Live(app, port, clock, database.devices)
     try:
         yield helper
     finally:

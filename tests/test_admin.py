@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlmodel import Session, select
 
 from server.storage import tables
 from tests.conftest import CHUNG_THUC, DAT_DAI, HO_TICH, Live, receive
+
+# Every test here runs against SQLite and against PostgreSQL.
+pytestmark = pytest.mark.both_databases
 
 
 def test_create_field_counter_and_take_numbers(live: Live) -> None:

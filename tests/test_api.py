@@ -5,11 +5,15 @@ from __future__ import annotations
 import random
 import uuid
 
+import pytest
 from sqlmodel import Session, select
 
 from server.services.maintenance import prune_idempotency_records
 from server.storage import tables
 from tests.conftest import CHUNG_THUC, DAT_DAI, HO_TICH, NGUOI_CAO_TUOI, Live
+
+# Every test here runs against SQLite and against PostgreSQL.
+pytestmark = pytest.mark.both_databases
 
 
 def state(live: Live, counter_id: int, client=None):  # type: ignore[no-untyped-def]
@@ -347,4 +351,5 @@ def test_ids_beyond_what_the_database_stores_are_refused_clearly(live: Live) -> 
         officer.get(f"/counters/{huge}/state"),
         live.admin().get(f"/admin/fields/{huge}"),
     ):
-        assert answer.status_code == 422 and answer.json()["error"]["message"] == "Dữ liệu gửi lên không hợp lệ: số quá lớn."
+        assert answer.status_code == 422 and answer.json()["error"]["code"] == "value_out_of_range"
+        assert answer.json()["error"]["message"] == "Dữ liệu gửi lên không hợp lệ: số hoặc giá trị vượt giới hạn cho phép."

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlmodel import Session, select
 
 from server.storage import tables
 from tests.conftest import CHUNG_THUC, HO_TICH, Live
+
+# Every test here runs against SQLite and against PostgreSQL.
+pytestmark = pytest.mark.both_databases
 
 
 def error(answer) -> str:  # type: ignore[no-untyped-def]

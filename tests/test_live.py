@@ -15,6 +15,9 @@ from websockets.sync.client import connect
 from server.realtime import RESYNC, Hub, Subscription
 from tests.conftest import CHUNG_THUC, HO_TICH, Live, nothing_more, receive
 
+# Every test here runs against SQLite and against PostgreSQL.
+pytestmark = pytest.mark.both_databases
+
 
 def test_snapshot_then_events_with_consecutive_sequence_numbers(live: Live) -> None:
     live.issue(HO_TICH)

@@ -65,3 +65,48 @@ ensure_venv() {
         touch "$stamp"
     fi
 }
+
+# ensure_postgres: the PostgreSQL tests need a server. Use HANGDOI_TEST_POSTGRES_URL if set, else
+# the one on 127.0.0.1:5432 (trust auth, database test); if none answers, start a throwaway one
+# (Debian's postgresql package, a cluster in a temporary folder on port 55432, stopped on exit).
+PG_THROWAWAY=""
+PG_BINDIR=""
+PG_AS=()
+postgres_answers() {
+    "$VENV/bin/python" - "$1" <<'PY' 2>/dev/null
+import sys
+import psycopg
+from sqlalchemy.engine import make_url
+url = make_url(sys.argv[1])
+psycopg.connect(host=url.host, port=url.port or 5432, user=url.username, dbname=url.database, connect_timeout=3).close()
+PY
+}
+ensure_postgres() {
+    local url="${HANGDOI_TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test}"
+    if postgres_answers "$url"; then export HANGDOI_TEST_POSTGRES_URL="$url"; return 0; fi
+    say "PostgreSQL không trả lời tại $url: khởi động một máy chủ tạm (starting a throwaway PostgreSQL)"
+    PG_BINDIR="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+    if [ -z "$PG_BINDIR" ]; then
+        apt_install postgresql || true
+        PG_BINDIR="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+    fi
+    if [ -z "$PG_BINDIR" ]; then
+        say "không cài được PostgreSQL: các bài kiểm tra PostgreSQL sẽ báo lỗi (CI) hoặc bị bỏ qua"; return 0
+    fi
+    PG_THROWAWAY="$(mktemp -d /tmp/hangdoi-pg.XXXXXX)"
+    # initdb refuses to run as root: as root, run the cluster as Debian's postgres user.
+    if [ "$(id -u)" -eq 0 ]; then chown postgres "$PG_THROWAWAY"; PG_AS=(runuser -u postgres --); fi
+    trap stop_postgres EXIT
+    if "${PG_AS[@]}" "$PG_BINDIR/initdb" -D "$PG_THROWAWAY/data" -A trust -U postgres >/dev/null &&
+        "${PG_AS[@]}" "$PG_BINDIR/pg_ctl" -D "$PG_THROWAWAY/data" -l "$PG_THROWAWAY/log" -w \
+            -o "-p 55432 -k $PG_THROWAWAY -c listen_addresses=127.0.0.1" start >/dev/null; then
+        export HANGDOI_TEST_POSTGRES_URL="postgresql+psycopg://postgres@127.0.0.1:55432/postgres"
+    else
+        say "không khởi động được PostgreSQL tạm (xem $PG_THROWAWAY/log)"
+    fi
+}
+stop_postgres() {
+    [ -n "$PG_THROWAWAY" ] || return 0
+    "${PG_AS[@]}" "$PG_BINDIR/pg_ctl" -D "$PG_THROWAWAY/data" -m fast stop >/dev/null 2>&1 || true
+    rm -rf "$PG_THROWAWAY"
+}

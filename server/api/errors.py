@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from server.services.errors import Conflict, Forbidden, Invalid, NotFound, QueueError, Unauthorized
@@ -18,6 +19,8 @@ STATUS = {
     Unauthorized: 401,
     Forbidden: 403,
 }
+
+OUT_OF_RANGE = "Dữ liệu gửi lên không hợp lệ: số hoặc giá trị vượt giới hạn cho phép."
 
 GENERIC = {
     400: "Yêu cầu không hợp lệ.",
@@ -105,9 +108,11 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(OverflowError)
-    async def _too_big(request: Request, exc: OverflowError) -> JSONResponse:
-        # An id or number beyond what the database stores (2^63): nothing can have it.
-        return error_response(422, "number_too_large", "Dữ liệu gửi lên không hợp lệ: số quá lớn.")
+    @app.exception_handler(DataError)
+    async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
+        # An id or number beyond what the database column stores (SQLite raises OverflowError,
+        # PostgreSQL a DataError): nothing can have it. The transaction has been rolled back.
+        return error_response(422, "value_out_of_range", OUT_OF_RANGE)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
