@@ -102,7 +102,7 @@ def _locked(uow: UnitOfWork, actor: Actor, kind: Kind[Row], item_id: int) -> Row
     centre_id = _centre_of(row)
     if centre_id is not None:  # a province administrator belongs to no centre
         uow.lock_centre(centre_id)
-        uow.session.refresh(row)
+        uow.reread(row)
     return row
 
 

@@ -128,7 +128,7 @@ def logout(ctx: AppContext, actor: Actor) -> None:
         counter_row = uow.session.get(tables.Counter, auth.counter_id) if auth.counter_id is not None else None
         if counter_row is not None:
             uow.lock_centre(counter_row.centre_id)
-            uow.session.refresh(counter_row)
+            uow.reread(counter_row)
             leave_counter(uow, actor.id, counter_row)
         auth.counter_id = None
         auth.revoked_at = uow.now
@@ -156,7 +156,7 @@ def _sign_in_counter(uow: UnitOfWork, actor: Actor, auth: tables.AuthSession, co
     if counter_row is None or (actor.centre_id is not None and counter_row.centre_id != actor.centre_id):
         raise NotFound("counter_not_found", "Không tìm thấy quầy.")
     uow.lock_centre(counter_row.centre_id)
-    uow.session.refresh(counter_row)
+    uow.reread(counter_row)
     if auth.counter_id is not None and auth.counter_id != counter_id:
         raise Conflict("signed_in_elsewhere", "Bạn đang đăng nhập ở một quầy khác. Hãy rời quầy đó trước.")
     counter = views.counter_engine(counter_row, [])
@@ -178,7 +178,7 @@ def _sign_out_counter(uow: UnitOfWork, actor: Actor, auth: tables.AuthSession) -
     if counter_row is None or counter_row.officer_id != actor.id:
         return
     uow.lock_centre(counter_row.centre_id)
-    uow.session.refresh(counter_row)
+    uow.reread(counter_row)
     counter = views.counter_engine(counter_row, [])
     event = engine.close_counter(counter, uow.now)
     write_back(counter, counter_row, skip=("field_ids",))

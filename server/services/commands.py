@@ -29,6 +29,7 @@ def issue_ticket(
         if field_row is None or (actor.centre_id is not None and field_row.centre_id != actor.centre_id):
             raise NotFound("field_not_found", "Không tìm thấy lĩnh vực này tại Trung tâm.")
         centre_row = uow.lock_centre(field_row.centre_id)
+        uow.reread(field_row)
         day = views.today(centre_row, uow.now)
         day_row = session.get(tables.FieldDay, (field_row.id, day))
         if day_row is None:
@@ -104,7 +105,7 @@ class CounterCommand:
         self.uow = uow
         self.actor = actor
         self.centre_row = uow.lock_centre(counter_row.centre_id)
-        session.refresh(counter_row)  # re-read under the lock
+        uow.reread(counter_row)
         if counter_row.officer_id != actor.id:
             # Taken over between this request's sign-in check and its turn.
             raise Forbidden("counter_taken_over", f"Quầy số {counter_row.number} vừa được cán bộ khác đăng nhập.")

@@ -134,6 +134,12 @@ class UnitOfWork:
         self._centre = centre
         return centre
 
+    def reread(self, row: Any) -> None:
+        """Read again a row loaded before lock_centre(). SQLite held the write lock from BEGIN, so
+        nothing can have changed there; on PostgreSQL another command may have committed."""
+        if self.ctx.write_lock is None:
+            self.session.refresh(row)
+
     def record(self, event: EngineEvent, actor: Actor | None, ticket_row: tables.Ticket | None = None) -> tables.Event:
         """Append one engine event to the log with the centre's next sequence number."""
         centre = self._centre
