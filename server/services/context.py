@@ -98,7 +98,6 @@ class UnitOfWork:
         self._locked = False
         self._events: list[tuple[tables.Event, tables.Ticket | None]] = []
         self._centre: tables.Centre | None = None
-        self.committed: list[Message] = []
 
     def __enter__(self) -> UnitOfWork:
         if self.ctx.write_lock is not None:
@@ -194,7 +193,6 @@ class UnitOfWork:
             messages = [views.event_message(self.session, row, ticket, queues) for row, ticket in self._events]
             self.ctx.broker.in_transaction(self.session.connection(), centre.id, messages)  # type: ignore[arg-type]
         self.session.commit()
-        self.committed = messages
         if messages:
             assert self._centre is not None
             self.ctx.broker.after_commit(self._centre.id, messages)  # type: ignore[arg-type]
