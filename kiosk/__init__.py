@@ -1,1 +1,2 @@
-"""Kiosk (máy lấy số): the citizens' touch app that issues and prints tickets. Built in the kiosk issue."""
+"""Kiosk (máy lấy số): the citizens' touch app that issues tickets and prints them as ESC/POS
+raster images."""

@@ -218,7 +218,45 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--centre-id", type=int, required=True)
     p.add_argument("--counter-id", type=int)
     p.set_defaults(func=cmd_device_add)
+
+    # The apps import Qt only when they start, so the server never needs it.
+    from kiosk.settings import add_arguments as kiosk_arguments
+
+    p = sub.add_parser("kiosk", help="máy lấy số (màn hình cảm ứng và máy in phiếu)")
+    kiosk_arguments(p)
+    p.set_defaults(func=cmd_kiosk)
+
+    from display.settings import add_arguments as display_arguments
+
+    p = sub.add_parser("display", help="màn hình gọi số ở phòng chờ, có đọc loa")
+    display_arguments(p)
+    p.set_defaults(func=cmd_display)
+
+    voice = sub.add_parser("voice", help="gói giọng đọc").add_subparsers(dest="voice_command", required=True)
+    p = voice.add_parser("build", help="tạo gói giọng đọc mặc định bằng espeak-ng")
+    p.add_argument("--out", help="thư mục đích (mặc định: thư mục dữ liệu/voice/vi)")
+    p.add_argument("--voice", default="vi", help="giọng espeak-ng (vi, vi-vn-x-central, vi-vn-x-south)")
+    p.add_argument("--speed", type=int, default=150, help="tốc độ đọc (từ/phút)")
+    p.set_defaults(func=cmd_voice_build)
     return parser
+
+
+def cmd_kiosk(args: argparse.Namespace) -> int:
+    from kiosk.main import run
+
+    return run(args)
+
+
+def cmd_display(args: argparse.Namespace) -> int:
+    from display.main import run
+
+    return run(args)
+
+
+def cmd_voice_build(args: argparse.Namespace) -> int:
+    from display.main import voice_build
+
+    return voice_build(args)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,6 +34,10 @@ from server.services.context import AppContext
 from server.storage.database import make_engine
 from server.storage.migrate import upgrade
 
+# Qt tests draw offscreen: no display server needed, the same on a laptop and in CI.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
 # Monday 23 November 2026, 08:30 in Hà Nội.
 MONDAY_0830 = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)
 PROVINCE_ADMIN = ("admin", "tinh-admin-2026")
@@ -266,3 +270,19 @@ def live(settings: Settings, clock: SettableClock, database: Template) -> Iterat
         helper.close()
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@pytest.fixture
+def fonts(qapp: Any) -> str:
+    """The bundled font, so screenshots show Vietnamese text rather than empty boxes."""
+    from client.theme import install_fonts
+
+    return install_fonts(qapp)
+
+
+def screenshot(widget: Any, name: str) -> Path:
+    """Saves what a widget shows to tests/artifacts/<name>.png, to be looked at."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    assert widget.grab().save(str(path)), path
+    return path

@@ -139,3 +139,32 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     settings = Settings()
     assert settings.timezone == "Asia/Ho_Chi_Minh" and settings.port == 8000
     assert settings.public_base_url == "http://127.0.0.1:8000"
+
+
+def test_the_apps_refuse_to_start_without_their_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # no kiosk.toml or display.toml
+    kiosk = hangdoi(tmp_path, "kiosk", "--windowed", check=False)
+    assert kiosk.returncode == 2 and "thiếu mã thiết bị" in kiosk.stderr
+    display = hangdoi(tmp_path, "display", "--windowed", check=False)
+    assert display.returncode == 2 and "thiếu mã thiết bị" in display.stderr
+    bad_printer = hangdoi(tmp_path, "kiosk", "--printer", "parallel:1", check=False)
+    assert bad_printer.returncode == 2 and bad_printer.stderr.startswith("Lỗi:")
+
+
+def test_kiosk_test_print_sends_a_ticket_to_the_printer(tmp_path: Path) -> None:
+    from tests.escpos_raster import decode
+    from tests.fake_printer import FakePrinter
+
+    with FakePrinter() as printer:
+        result = hangdoi(tmp_path, "kiosk", "--test-print", "--printer", printer.spec)
+        assert "Đã in phiếu thử" in result.stdout
+        job = decode(printer.wait_for_jobs(1)[0])
+    assert job.image is not None and job.cut
+
+
+def test_voice_build_makes_a_complete_pack(tmp_path: Path) -> None:
+    from display.voicepack import VoicePack
+
+    result = hangdoi(tmp_path, "voice", "build", "--out", str(tmp_path / "voice"))
+    assert "Đã tạo gói giọng đọc" in result.stdout
+    assert VoicePack.load(tmp_path / "voice").missing() == []

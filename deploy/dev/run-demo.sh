@@ -1,17 +1,47 @@
 #!/usr/bin/env bash
-# The main job: a demo centre on SQLite and the server for it, on this machine.
-# Data lives in ./data (override with HANGDOI_DATA_DIR). Stop with Ctrl+C.
+# The main job: a demo centre on SQLite, its server, and the kiosk and waiting-room display windows,
+# all on this machine. Data lives in ./data (override with HANGDOI_DATA_DIR). Stop with Ctrl+C.
 source "$(dirname "$0")/bootstrap.sh"
 cd "$ROOT"
+ensure_app_packages
 ensure_venv
 export HANGDOI_DATA_DIR="${HANGDOI_DATA_DIR:-$ROOT/data}"
 export HANGDOI_HOST="${HANGDOI_HOST:-127.0.0.1}"
 export HANGDOI_PORT="${HANGDOI_PORT:-8000}"
+SERVER_URL="http://$HANGDOI_HOST:$HANGDOI_PORT"
 "$VENV/bin/hangdoi" demo
-say "tài khoản và mã thiết bị (logins and device tokens): $HANGDOI_DATA_DIR/demo-credentials.json"
+CREDENTIALS="$HANGDOI_DATA_DIR/demo-credentials.json"
+say "tài khoản và mã thiết bị (logins and device tokens): $CREDENTIALS"
+token() { "$VENV/bin/python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["devices"][sys.argv[2]])' "$CREDENTIALS" "$1"; }
+
+PIDS=()
+cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+
+"$VENV/bin/hangdoi" server &
+PIDS+=($!)
+for _ in $(seq 1 100); do
+    "$VENV/bin/python" -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1], timeout=1)" "$SERVER_URL/api/v1/health" 2>/dev/null && break
+    sleep 0.2
+done
+say "máy chủ (server): $SERVER_URL — API: $SERVER_URL/docs"
+
 if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
-    say "máy này không có màn hình (no screen): mở trang /docs từ một máy khác qua đường hầm SSH,"
-    say "  ví dụ: ssh -L $HANGDOI_PORT:127.0.0.1:$HANGDOI_PORT <máy này>, rồi mở http://127.0.0.1:$HANGDOI_PORT/docs"
+    export QT_QPA_PLATFORM=offscreen
+    export HANGDOI_SNAPSHOT_DIR="$HANGDOI_DATA_DIR/screens"
+    say "máy này không có màn hình (no screen): các cửa sổ được vẽ ngầm và lưu ảnh mỗi 3 giây vào"
+    say "  $HANGDOI_SNAPSHOT_DIR/kiosk.png và display.png — mở bằng trình xem ảnh bất kỳ để xem."
+    say "  (the windows are drawn offscreen and saved every 3 s as PNG files there: open them to see the screens)"
 fi
-say "ứng dụng máy lấy số, màn hình phòng chờ và quầy sẽ chạy cùng máy chủ khi chúng được hoàn thành"
-exec "$VENV/bin/hangdoi" server
+# The voice pack is built with espeak-ng the first time the display starts (a second or so).
+HANGDOI_KIOSK_TOKEN="$(token kiosk)" HANGDOI_KIOSK_PRINTER="${HANGDOI_KIOSK_PRINTER:-none}" \
+    "$VENV/bin/hangdoi" kiosk --windowed --server "$SERVER_URL" &
+PIDS+=($!)
+HANGDOI_DISPLAY_TOKEN="$(token display)" "$VENV/bin/hangdoi" display --windowed --server "$SERVER_URL" &
+PIDS+=($!)
+say "máy lấy số và màn hình phòng chờ đang chạy (kiosk and waiting-room display are running)."
+say "  lấy số bằng máy lấy số; gọi số qua API (ứng dụng quầy sẽ có ở bản sau), ví dụ:"
+say "  curl -s -X POST $SERVER_URL/api/v1/auth/login -H 'content-type: application/json' \\"
+say "    -d '{\"username\":\"lan.nt\",\"password\":\"demo12345\",\"counter_id\":1}'"
+say "  rồi POST $SERVER_URL/api/v1/counters/1/call-next với Authorization: Bearer <token>. Dừng: Ctrl+C."
+wait -n "${PIDS[@]}"

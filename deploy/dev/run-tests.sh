@@ -3,6 +3,7 @@
 # SQLite and on PostgreSQL. Extra arguments go to pytest (e.g. -k concurrency).
 source "$(dirname "$0")/bootstrap.sh"
 cd "$ROOT"
+ensure_app_packages test
 ensure_venv test
 ensure_postgres
 say "ruff"
