@@ -110,7 +110,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"  {officer['username']:<10} {officer['full_name']:<22} {officer['role']:<8} {where}")
     print("Mã thiết bị:")
     for kind, token in demo.devices.items():
-        print(f"  {kind:<8} {token}")
+        print(f"  {kind:<16} {token}")
     credentials.parent.mkdir(parents=True, exist_ok=True)
     credentials.write_text(
         json.dumps(

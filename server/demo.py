@@ -96,10 +96,13 @@ def create_demo(session: Session, password: str = DEMO_PASSWORD) -> DemoCentre:
     for order, (code, name) in enumerate(PRIORITY_GROUPS):
         session.add(tables.PriorityGroup(centre_id=centre.id, code=code, name=name, display_order=order))
     session.flush()
+    counter_ids: dict[int, int] = {}
     for number, codes in COUNTERS.items():
         counter = tables.Counter(centre_id=centre.id, number=number, name=f"Quầy {number}")
         session.add(counter)
         session.flush()
+        assert counter.id is not None
+        counter_ids[number] = counter.id
         for position, code in enumerate(codes):
             session.add(tables.CounterField(counter_id=counter.id, field_id=fields[code].id, position=position))  # type: ignore[arg-type]
     result = DemoCentre(centre_id=centre.id)
@@ -110,5 +113,9 @@ def create_demo(session: Session, password: str = DEMO_PASSWORD) -> DemoCentre:
     _kiosk, kiosk_token = add_device(session, centre.id, "kiosk", "Máy lấy số sảnh chính")
     _display, display_token = add_device(session, centre.id, "display", "Màn hình phòng chờ")
     result.devices = {"kiosk": kiosk_token, "display": display_token}
+    # One rating tablet per counter (the web page /rating opened with its token).
+    for number, counter_id in counter_ids.items():
+        _panel, panel_token = add_device(session, centre.id, "counter_panel", f"Màn hình quầy {number}", counter_id)
+        result.devices[f"counter_panel_{number}"] = panel_token
     session.commit()
     return result

@@ -174,14 +174,25 @@ class CentreState(BaseModel):
     recent_calls: list[CallOut]
 
 
+class RatingLevelOut(BaseModel):
+    """One button of the satisfaction scale."""
+
+    level: int
+    label: str
+    satisfied: bool = Field(description="Counts towards the share of Hài lòng and Rất hài lòng.")
+    asks_reason: bool = Field(description="Ask the citizen why (preset reasons and free text).")
+
+
 class CounterStateOut(BaseModel):
-    """What an officer's counter app shows, as of event `seq`."""
+    """What an officer's counter app and the counter's rating tablet show, as of event `seq`."""
 
     seq: int
     service_day: date
     counter: CounterOut
     waiting: list[TicketOut]
     fields: list[FieldState]
+    rating_scale: list[RatingLevelOut] = Field(description="The centre's current scale, best first.")
+    rating_reasons: list[str] = Field(description="Preset reasons offered when a citizen is not satisfied.")
 
 
 class PublicTicketStatus(BaseModel):
@@ -231,6 +242,50 @@ class CancelIn(BaseModel):
 class CounterCommandOut(BaseModel):
     counter: CounterOut
     ticket: TicketOut | None
+
+
+# --- satisfaction ratings -----------------------------------------------------------------------
+
+
+class RatingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ticket_id: int
+    level: int = Field(ge=1, le=5, description="1..scale, the highest the best.")
+    reason: str = Field(default="", max_length=500, description='Chosen preset reasons joined with "; ", plus any typed text.')
+
+
+class RatingOut(BaseModel):
+    ticket_id: int
+    ticket_label: str
+    counter_id: int
+    field_id: int
+    officer_id: int | None = Field(description="The officer who finished the ticket.")
+    level: int
+    scale: int
+    label: str
+    satisfied: bool
+    reason: str
+    created_at: datetime
+
+
+class RatingCount(BaseModel):
+    level: int
+    label: str
+    count: int
+
+
+class OfficerTodayOut(BaseModel):
+    """An officer's own figures for the current service day, from the event log."""
+
+    service_day: date
+    served: int
+    no_shows: int
+    transferred: int
+    average_service_seconds: float | None
+    rated: int
+    satisfied: int
+    satisfied_share: float | None = Field(description="satisfied / rated, 0..1; null before the first rating.")
+    ratings: list[RatingCount] = Field(description="Every level of the current scale, best first, zeros included.")
 
 
 # --- auth ---------------------------------------------------------------------------------------

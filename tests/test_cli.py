@@ -75,7 +75,10 @@ def test_demo_creates_a_realistic_centre_once(tmp_path: Path) -> None:
     assert len(counters) == 5
     served = [link.field_id for link in links]
     assert any(served.count(f.id) > 1 for f in fields), "counters overlap on some field"
-    assert sorted(d.kind for d in devices) == ["display", "kiosk"]
+    assert sorted(d.kind for d in devices) == ["counter_panel"] * 5 + ["display", "kiosk"]
+    panels = {d.name: d.counter_id for d in devices if d.kind == "counter_panel"}
+    assert panels == {f"Màn hình quầy {c.number}": c.id for c in counters}
+    assert credentials["devices"]["counter_panel_3"].startswith("hdd_")
 
 
 def test_user_add_and_device_add(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Response
 from server import schemas
 from server.api.common import COMMAND_REFUSALS, refusals
 from server.api.deps import Ctx, CurrentActor, IdempotencyKey
-from server.services import auth
+from server.services import auth, ratings
 from server.services.errors import Unauthorized
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -31,6 +31,12 @@ def logout(ctx: Ctx, actor: CurrentActor) -> Response:
 @router.get("/me", response_model=schemas.MeOut, responses=refusals(401))
 async def me(actor: CurrentActor) -> schemas.MeOut:
     return auth.me(actor, actor.counter_id)
+
+
+@router.get("/me/today", response_model=schemas.OfficerTodayOut, responses=refusals(401))
+def my_day(ctx: Ctx, actor: CurrentActor) -> schemas.OfficerTodayOut:
+    """The signed-in officer's own figures for today: served, no-shows, transfers, ratings."""
+    return ratings.officer_today(ctx, actor)
 
 
 @router.post("/counter/{counter_id}", response_model=schemas.MeOut, responses=COMMAND_REFUSALS)

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from server import schemas
 from server.api.common import COMMAND_REFUSALS, refusals
 from server.api.deps import Ctx, CurrentActor, IdempotencyKey
-from server.services import commands, views
+from server.services import commands, ratings, views
 from server.services.errors import NotFound
 from server.storage import tables
 
@@ -83,3 +83,10 @@ def pause(counter_id: int, ctx: Ctx, actor: CurrentActor, key: IdempotencyKey) -
 def resume(counter_id: int, ctx: Ctx, actor: CurrentActor, key: IdempotencyKey) -> Out:
     """Tiếp tục."""
     return commands.resume(ctx, actor, counter_id, key)
+
+
+@router.post("/rating", response_model=schemas.RatingOut, responses=COMMAND_REFUSALS)
+def rate(counter_id: int, body: schemas.RatingIn, ctx: Ctx, actor: CurrentActor, key: IdempotencyKey) -> schemas.RatingOut:
+    """Đánh giá mức độ hài lòng of a ticket this counter finished, within 15 minutes, once. Sent by
+    the counter's rating tablet (its device token) or the officer signed in at the counter."""
+    return ratings.rate(ctx, actor, counter_id, body, key)

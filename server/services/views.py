@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 
 from server import schemas
-from server.engine import estimate, model, numbering
+from server.engine import estimate, model, numbering, rating
 from server.engine.errors import Conflict, NotFound
 from server.engine.queue import call_order
 from server.realtime import Message
@@ -403,7 +403,16 @@ def counter_state(session: Session, counter_id: int, now: datetime) -> schemas.C
         counter=counter_out(session, counter, field_ids),
         waiting=[ticket_out(session, rows[t.id]) for t in ordered],
         fields=[f for f in field_states(session, centre, now) if f.id in field_ids],
+        rating_scale=rating_scale_out(centre.rating_levels),
+        rating_reasons=list(rating.REASONS),
     )
+
+
+def rating_scale_out(scale: int) -> list[schemas.RatingLevelOut]:
+    return [
+        schemas.RatingLevelOut(level=lv.level, label=lv.label, satisfied=lv.satisfied, asks_reason=lv.asks_reason)
+        for lv in rating.levels(scale)
+    ]
 
 
 STATE_TEXTS = {
