@@ -19,6 +19,7 @@ from server.realtime import Hub, InProcessBroker
 from server.services import maintenance
 from server.services.context import AppContext
 from server.storage.database import is_sqlite, make_engine
+from server.web import pages
 
 API_PREFIX = "/api/v1"
 HOUSEKEEPING_EVERY_SECONDS = 3600.0
@@ -80,4 +81,5 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     app.include_router(api)
     app.include_router(ws.router, prefix=API_PREFIX)
+    pages.install(app)
     return app
