@@ -232,6 +232,12 @@ def build_parser() -> argparse.ArgumentParser:
     display_arguments(p)
     p.set_defaults(func=cmd_display)
 
+    from counter.settings import add_arguments as counter_arguments
+
+    p = sub.add_parser("counter", help="ứng dụng quầy cho cán bộ (kèm màn hình đánh giá), hoặc --panel: màn hình trên quầy")
+    counter_arguments(p)
+    p.set_defaults(func=cmd_counter)
+
     voice = sub.add_parser("voice", help="gói giọng đọc").add_subparsers(dest="voice_command", required=True)
     p = voice.add_parser("build", help="tạo gói giọng đọc mặc định bằng espeak-ng")
     p.add_argument("--out", help="thư mục đích (mặc định: thư mục dữ liệu/voice/vi)")
@@ -249,6 +255,12 @@ def cmd_kiosk(args: argparse.Namespace) -> int:
 
 def cmd_display(args: argparse.Namespace) -> int:
     from display.main import run
+
+    return run(args)
+
+
+def cmd_counter(args: argparse.Namespace) -> int:
+    from counter.main import run
 
     return run(args)
 

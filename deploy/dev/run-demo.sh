@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job: a demo centre on SQLite, its server, and the kiosk and waiting-room display windows,
-# all on this machine. Data lives in ./data (override with HANGDOI_DATA_DIR). Stop with Ctrl+C.
+# The main job: a demo centre on SQLite, its server, and the kiosk, waiting-room display, counter
+# app and counter panel windows, all on this machine. Data lives in ./data (override with
+# HANGDOI_DATA_DIR). Stop with Ctrl+C.
 source "$(dirname "$0")/bootstrap.sh"
 cd "$ROOT"
 ensure_app_packages
@@ -30,7 +31,7 @@ if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
     export QT_QPA_PLATFORM=offscreen
     export HANGDOI_SNAPSHOT_DIR="$HANGDOI_DATA_DIR/screens"
     say "máy này không có màn hình (no screen): các cửa sổ được vẽ ngầm và lưu ảnh mỗi 3 giây vào"
-    say "  $HANGDOI_SNAPSHOT_DIR/kiosk.png và display.png — mở bằng trình xem ảnh bất kỳ để xem."
+    say "  $HANGDOI_SNAPSHOT_DIR/{kiosk,display,counter,counter-panel}.png — mở bằng trình xem ảnh bất kỳ để xem."
     say "  (the windows are drawn offscreen and saved every 3 s as PNG files there: open them to see the screens)"
 fi
 # The voice pack is built with espeak-ng the first time the display starts (a second or so).
@@ -39,8 +40,18 @@ HANGDOI_KIOSK_TOKEN="$(token kiosk)" HANGDOI_KIOSK_PRINTER="${HANGDOI_KIOSK_PRIN
 PIDS+=($!)
 HANGDOI_DISPLAY_TOKEN="$(token display)" "$VENV/bin/hangdoi" display --windowed --server "$SERVER_URL" &
 PIDS+=($!)
-say "máy lấy số và màn hình phòng chờ đang chạy (kiosk and waiting-room display are running)."
-say "  lấy số bằng máy lấy số; gọi số qua API (ứng dụng quầy sẽ có ở bản sau), ví dụ:"
+# The counter app remembers its counter in the demo's data folder, not in the user's home.
+HANGDOI_COUNTER_STATE_FILE="$HANGDOI_DATA_DIR/counter-state.json" \
+    "$VENV/bin/hangdoi" counter --windowed --server "$SERVER_URL" &
+PIDS+=($!)
+HANGDOI_COUNTER_TOKEN="$(token counter_panel_1)" "$VENV/bin/hangdoi" counter --panel --windowed --server "$SERVER_URL" &
+PIDS+=($!)
+say "máy lấy số, màn hình phòng chờ, ứng dụng quầy và màn hình quầy 1 đang chạy"
+say "  (kiosk, waiting-room display, counter app and the panel of counter 1 are running)."
+say "  ứng dụng quầy: đăng nhập lan.nt / demo12345, chọn Quầy số 1; Hoàn thành mở cửa sổ đánh giá."
+say "  trang đánh giá trên máy tính bảng của quầy 1 (rating page for a tablet at counter 1):"
+say "  $SERVER_URL/rating#token=$(token counter_panel_1)"
+say "  không có màn hình? gọi số qua API (no screen? call numbers through the API), ví dụ:"
 say "  curl -s -X POST $SERVER_URL/api/v1/auth/login -H 'content-type: application/json' \\"
 say "    -d '{\"username\":\"lan.nt\",\"password\":\"demo12345\",\"counter_id\":1}'"
 say "  rồi POST $SERVER_URL/api/v1/counters/1/call-next với Authorization: Bearer <token>. Dừng: Ctrl+C."
