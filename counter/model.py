@@ -29,6 +29,8 @@ REFRESH_SECONDS = 60
 # Events after which the officer's own figures for today change.
 FIGURE_EVENTS = frozenset({"ticket.finished", "ticket.no_show", "ticket.transferred", "ticket.rated"})
 SIGNED_OUT_CODES = frozenset({"invalid_token", "not_authenticated", "4401"})
+# The server no longer has this officer at this counter (another sign-in took it).
+COUNTER_LOST_CODES = frozenset({"not_signed_in_at_counter", "counter_taken_over"})
 
 BUSY = "Đang thực hiện thao tác trước, xin chờ giây lát."
 NO_COUNTER = "Tài khoản này không thuộc Trung tâm nào nên không làm việc tại quầy được."
@@ -63,6 +65,10 @@ class CounterModel(QObject):
         self.centre_counters: list[dict[str, Any]] = []
         self.centre_fields: list[dict[str, Any]] = []
         self.busy = False
+        # The last refusal of the live feed (a revoked panel token), shown until a snapshot comes.
+        self.refusal = ""
+        # Set while this officer leaves the counter: the snapshot showing it closed is expected.
+        self._leaving = False
         # Server time minus this machine's time, learnt from event times: a counter PC's clock is
         # often minutes off, and "service time 00:00" must start when the server says it did.
         self.clock_offset = timedelta(0)
@@ -133,12 +139,17 @@ class CounterModel(QObject):
             self._set_busy(False)
             if not reply.ok:
                 self._refused(reply)
+                if reply.status != 401 and self.officer is not None:
+                    # Choose from the list known before; taking a counter asks the server anyway.
+                    self.choose_counter.emit(self.centre_counters)
                 return
             self.centre_counters = reply.data["counters"]
             self.centre_fields = reply.data["fields"]
             remembered = remembered_counter(self.state_file) if self.state_file else None
-            if take_remembered and any(c["id"] == remembered for c in self.centre_counters):
-                self.take_counter(remembered, remember=True)  # type: ignore[arg-type]
+            counter = next((c for c in self.centre_counters if c["id"] == remembered), None)
+            held_by_other = counter is not None and (counter.get("officer") or {}).get("id") not in (None, self.officer["id"])  # type: ignore[index]
+            if take_remembered and counter is not None and not held_by_other:
+                self.take_counter(counter["id"], remember=True)
             else:
                 self.choose_counter.emit(self.centre_counters)
 
@@ -177,7 +188,9 @@ class CounterModel(QObject):
 
         def left(reply: Reply) -> None:
             self._set_busy(False)
-            if not reply.ok:
+            self._leaving = False
+            # not_at_counter: an earlier try already left (its answer was lost) — done all the same.
+            if not reply.ok and reply.code != "not_at_counter":
                 self._refused(reply)
                 return
             self._stop_live()
@@ -185,11 +198,13 @@ class CounterModel(QObject):
                 remember_counter(self.state_file, None)
             self.load_counters()
 
+        self._leaving = True
         self._run("DELETE", "/auth/counter", None, left)
 
     def sign_out(self) -> None:
         def done(reply: Reply) -> None:
             self._set_busy(False)
+            self._leaving = False
             if reply.unreachable:
                 # The server still holds the sign-in and the counter; leaving quietly would keep
                 # the counter open in this officer's name.
@@ -197,6 +212,7 @@ class CounterModel(QObject):
                 return
             self._forget_session("")
 
+        self._leaving = True
         self._run("POST", "/auth/logout", None, done)
 
     def _forget_session(self, why: str) -> None:
@@ -205,6 +221,7 @@ class CounterModel(QObject):
         self.officer = None
         self.centre_id = None
         self.signed_out.emit(why)
+        self.changed.emit()
 
     def _stop_live(self) -> None:
         self.connection.stop()
@@ -256,6 +273,9 @@ class CounterModel(QObject):
         def done(reply: Reply) -> None:
             self._set_busy(False)
             if not reply.ok:
+                if reply.code in COUNTER_LOST_CODES and self.officer is not None:
+                    self._lose_counter(reply.message)
+                    return
                 self._refused(reply)
                 # The server refused because it knows something this screen does not yet.
                 self._refresh()
@@ -279,6 +299,8 @@ class CounterModel(QObject):
         """The citizen's answer. Not tied to `busy`: the officer may already be calling the next
         number while the citizen taps on the other screen."""
         if self.counter_id is None:
+            # Always answer: the rating screen is waiting for it.
+            on_done(Reply(None, code="not_at_counter", message="Quầy đã đóng."))
             return
         body = {"ticket_id": ticket_id, "level": level, "reason": reason}
 
@@ -308,6 +330,7 @@ class CounterModel(QObject):
 
     def _on_snapshot(self, state: dict[str, Any]) -> None:
         self._refresh_pending = False
+        self.refusal = ""
         counter = state["counter"]
         self.counter = counter
         self.counter_id = counter["id"]
@@ -315,18 +338,24 @@ class CounterModel(QObject):
         self.fields = state["fields"]
         self.rating_scale = state.get("rating_scale", [])
         self.rating_reasons = state.get("rating_reasons", [])
-        if self.officer is not None:
+        if self.officer is not None and not self._leaving:
             at_desk = counter.get("officer") or {}
             if at_desk.get("id") != self.officer["id"]:
                 # Another officer signed in at this counter (this one forgot to sign out, or
-                # moved): commands from here would be refused, so choose again.
+                # moved), or an admin closed it: commands from here would be refused.
                 name = at_desk.get("full_name")
-                who = f"cán bộ {name}" if name else "cán bộ khác"
-                self._stop_live()
-                self.notice.emit(f"Quầy số {counter['number']} đã được {who} đăng nhập. Xin chọn lại quầy.")
-                self.load_counters()
+                if name:
+                    self._lose_counter(f"Quầy số {counter['number']} đã được cán bộ {name} đăng nhập. Xin chọn lại quầy.")
+                else:
+                    self._lose_counter(f"Quầy số {counter['number']} đã đóng. Xin chọn lại quầy.")
                 return
         self.changed.emit()
+
+    def _lose_counter(self, why: str) -> None:
+        """The server no longer has this officer at this counter: back to the choice, saying why."""
+        self._stop_live()
+        self.notice.emit(why)
+        self.load_counters()
 
     def _on_event(self, event: dict[str, Any]) -> None:
         self._learn_time(event)
@@ -366,9 +395,14 @@ class CounterModel(QObject):
     def _on_refused(self, code: str, message: str) -> None:
         if code in SIGNED_OUT_CODES and self.officer is not None:
             self._forget_session(message or "Phiên đăng nhập đã hết hạn. Xin đăng nhập lại.")
-        else:
-            self.notice.emit(message)
-            self.changed.emit()
+            return
+        if self.officer is None:
+            # A panel whose token was revoked must not keep showing the last number and officer.
+            self.counter = None
+            self.waiting = []
+            self.refusal = message or "Máy chủ từ chối kết nối của màn hình này."
+        self.notice.emit(message)
+        self.changed.emit()
 
     def _refused(self, reply: Reply) -> None:
         if reply.status == 401 and self.officer is not None:

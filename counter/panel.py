@@ -20,6 +20,8 @@ def panel_status(model: CounterModel) -> tuple[str, str]:
     """(the big line, the line under it) for the counter's state."""
     counter = model.counter
     if counter is None:
+        if model.refusal:
+            return "Màn hình quầy chưa hoạt động", model.refusal
         return "", "Đang kết nối…"
     ticket = counter.get("current")
     if not counter.get("active", True):
@@ -73,7 +75,6 @@ class PanelWindow(QWidget):
         self._blink = QTimer(self)
         self._blink.timeout.connect(self._toggle_blink)
         model.changed.connect(self.refresh)
-        model.connection.refused.connect(lambda _code, message: self.detail.setText(message))
         self.refresh()
 
     def refresh(self) -> None:

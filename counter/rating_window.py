@@ -28,6 +28,9 @@ from counter.widgets import label
 log = logging.getLogger(__name__)
 
 THANKS_SECONDS = 5
+# What the citizen reads when the server refuses for a reason meant for the officer (too late, not
+# signed in): the citizen can do nothing about it, so no details.
+NOT_RECORDED = "Rất tiếc, hệ thống chưa ghi nhận được đánh giá này. Xin cảm ơn ông/bà!"
 CENTER = Qt.AlignmentFlag.AlignHCenter
 
 # Calm colours from best to worst; a scale of 3, 4 or 5 takes them by position from each end.
@@ -144,7 +147,7 @@ class RatingWindow(QWidget):
         self.ask_page = QWidget()
         ask = QVBoxLayout(self.ask_page)
         ask.setSpacing(16)
-        ask.addWidget(label("Ông/bà có hài lòng với sự phục vụ của chúng tôi?", "ratingTitle", align=CENTER))
+        ask.addWidget(label("Ông/bà có hài lòng với sự phục vụ của chúng tôi không?", "ratingTitle", align=CENTER))
         self.ticket_line = label("", "ratingTicket", align=CENTER)
         ask.addWidget(self.ticket_line)
         self.levels_box = QHBoxLayout()
@@ -195,6 +198,9 @@ class RatingWindow(QWidget):
         self._back = QTimer(self, singleShot=True)
         self._back.timeout.connect(self.go_idle)
         model.changed.connect(self._show_greeting)
+        # The officer left: no rating can be stored for this counter any more.
+        model.signed_out.connect(lambda _why: self.go_idle())
+        model.choose_counter.connect(lambda _counters: self.go_idle())
 
     # --- flow -------------------------------------------------------------------------------------
 
@@ -203,9 +209,11 @@ class RatingWindow(QWidget):
         if not self.model.rating_scale:
             log.warning("no rating scale from the server yet; not asking about %s", ticket.get("label"))
             return
+        self._send_unfinished()
         self.ticket = ticket
         self.level = None
         self.sending = False
+        self._enable(True)
         self.ticket_line.setText(f"Số {ticket['label']} · {ticket['field']['name']}")
         self.ask_error.setText("")
         self._build_levels()
@@ -238,6 +246,8 @@ class RatingWindow(QWidget):
             button.setObjectName("reason")
             button.setCheckable(True)
             button.setMinimumHeight(64)
+            # Still choosing: give the citizen the full time again.
+            button.toggled.connect(lambda _on: self._timeout.start(int(self.answer_seconds * 1000)))
             self.reasons_grid.addWidget(button, index // 2, index % 2)
             self.reason_buttons.append(button)
         self.reason_text.clear()
@@ -264,9 +274,20 @@ class RatingWindow(QWidget):
         self.sending = True
         self._enable(False)
         self._timeout.stop()
-        self.model.rate(self.ticket["id"], int(self.level["level"]), reason, self._answered)
+        ticket_id = self.ticket["id"]
+        self.model.rate(ticket_id, int(self.level["level"]), reason, lambda reply: self._answered(ticket_id, reply))
 
-    def _answered(self, reply: Reply) -> None:
+    def _send_unfinished(self) -> None:
+        """A level chosen but the reasons never sent (time ran out, or the next citizen is already
+        being asked): an unsatisfied answer is the most useful one, so it is sent with whatever
+        reasons were ticked, quietly."""
+        if self.ticket is not None and self.level is not None and not self.sending:
+            self.model.rate(self.ticket["id"], int(self.level["level"]), self.reason(), lambda _reply: None)
+        self.level = None
+
+    def _answered(self, ticket_id: int, reply: Reply) -> None:
+        if self.ticket is None or self.ticket["id"] != ticket_id:
+            return  # an answer for an earlier citizen: this screen has moved on
         self.sending = False
         self._enable(True)
         if reply.ok or reply.code == "already_rated":
@@ -282,9 +303,10 @@ class RatingWindow(QWidget):
             self.reason_error.setText(error)
             self._timeout.start(int(self.answer_seconds * 1000))
             return
-        # Refused for good (too late, not this counter's ticket): say so briefly, then rest.
-        self.ask_error.setText(reply.message)
-        self.reason_error.setText(reply.message)
+        # Refused for good (too late, the officer signed out): say so briefly, then rest.
+        log.info("rating of ticket %s refused: %s %s", ticket_id, reply.code, reply.message)
+        self.ask_error.setText(NOT_RECORDED)
+        self.reason_error.setText(NOT_RECORDED)
         self._back.start(THANKS_SECONDS * 1000)
 
     def _enable(self, enabled: bool) -> None:
@@ -292,7 +314,10 @@ class RatingWindow(QWidget):
             button.setEnabled(enabled)
 
     def _nobody_answered(self) -> None:
-        self.dismissed.emit()
+        if self.level is not None:
+            self._send_unfinished()
+        else:
+            self.dismissed.emit()
         self.go_idle()
 
     def go_idle(self) -> None:

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QPushButton,
     QSizePolicy,
     QStackedWidget,
@@ -196,8 +197,11 @@ class ChoosePage(QWidget):
         leave.clicked.connect(self.sign_out.emit)
         layout.addWidget(leave, alignment=Qt.AlignmentFlag.AlignLeft)
         self.buttons: dict[int, ChoiceButton] = {}
+        self.holders: dict[int, str] = {}
 
-    def show_counters(self, officer_name: str, counters: list[dict[str, Any]], fields: list[dict[str, Any]]) -> None:
+    def show_counters(
+        self, officer_name: str, officer_id: int, counters: list[dict[str, Any]], fields: list[dict[str, Any]]
+    ) -> None:
         self.hello.setText(f"Xin chào {officer_name}. Hôm nay bạn làm việc tại quầy nào?")
         while self.grid.count():
             item = self.grid.takeAt(0)
@@ -205,6 +209,10 @@ class ChoosePage(QWidget):
                 item.widget().deleteLater()
         names = {f["id"]: f["name"] for f in fields}
         self.buttons = {}
+        # Who else is signed in where: taking their counter signs them out of it, so ask first.
+        self.holders = {
+            c["id"]: c["officer"]["full_name"] for c in counters if c.get("officer") and c["officer"]["id"] != officer_id
+        }
         for index, counter in enumerate(sorted(counters, key=lambda c: c["number"])):
             served = ", ".join(names[i] for i in counter["field_ids"] if i in names) or "chưa gán lĩnh vực"
             officer = counter.get("officer")
@@ -216,6 +224,18 @@ class ChoosePage(QWidget):
 
     def _choose(self, counter_id: int) -> None:
         self.error.setText("")
+        holder = self.holders.get(counter_id)
+        if holder:
+            answer = QMessageBox.question(
+                self,
+                "Nhận quầy",
+                f"Quầy này đang do cán bộ {holder} đăng nhập. Nếu bạn nhận quầy, cán bộ đó sẽ bị đăng xuất khỏi quầy. "
+                "Bạn vẫn muốn nhận quầy này?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                QMessageBox.StandardButton.No,
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return
         self.chosen.emit(counter_id, self.remember.isChecked())
 
 
@@ -501,11 +521,12 @@ class WorkPage(QWidget):
             self.ticket_field.setText("")
             self.ticket_priority.hide()
             waiting = len(self.model.waiting)
-            self.ticket_state.setText(
-                f"Bấm Gọi số tiếp theo (F1) để mời công dân. Đang chờ: {waiting} người."
-                if waiting
-                else "Hiện không có công dân nào đang chờ ở các lĩnh vực của quầy."
-            )
+            if self.model.state == "paused":
+                self.ticket_state.setText(f"Đang chờ: {waiting} người." if waiting else "")
+            elif waiting:
+                self.ticket_state.setText(f"Bấm Gọi số tiếp theo (F1) để mời công dân. Đang chờ: {waiting} người.")
+            else:
+                self.ticket_state.setText("Hiện không có công dân nào đang chờ ở các lĩnh vực của quầy.")
             self.ticket_waited.setText("")
             self.service_clock.setText("")
             self.service_caption.hide()
@@ -636,8 +657,8 @@ class CounterWindow(QWidget):
         model.notice.connect(self._notice)
 
     def _choose(self, counters: list[dict[str, Any]]) -> None:
-        name = (self.model.officer or {}).get("full_name", "")
-        self.choose_page.show_counters(name, counters, self.model.centre_fields)
+        officer = self.model.officer or {}
+        self.choose_page.show_counters(officer.get("full_name", ""), officer.get("id", 0), counters, self.model.centre_fields)
         self.stack.setCurrentWidget(self.choose_page)
 
     def _signed_out(self, why: str) -> None:

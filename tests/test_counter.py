@@ -19,7 +19,7 @@ from websockets.sync.client import ClientConnection
 
 from bench._server import running_server
 from client.connection import Connection, Reply
-from counter.model import CounterModel
+from counter.model import BUSY, CounterModel
 from counter.panel import PanelWindow
 from counter.rating_window import RatingWindow, face
 from counter.window import CounterWindow, TransferDialog
@@ -309,11 +309,17 @@ def test_refused_actions_show_a_short_message_and_change_nothing(qtbot: QtBot, a
 
     live.issue(HO_TICH)
     press(qtbot, app, Qt.Key.Key_F1)
-    # A double press of Hoàn thành: the button waits for the first answer, so it acts once.
+    # A double press of Hoàn thành: every action waits for the first answer, so it acts once.
+    sent: list[str] = []
+    original_send = app.model.connection.send
+    app.model.connection.send = lambda method, path, *a, **k: (sent.append(path), original_send(method, path, *a, **k))  # type: ignore[method-assign]
     qtbot.mouseClick(app.page.finish_button, Qt.MouseButton.LeftButton)
     assert app.model.busy and not app.page.finish_button.isEnabled() and not app.page.call_next_button.isEnabled()
-    qtbot.mouseClick(app.page.finish_button, Qt.MouseButton.LeftButton)
+    app.model.finish()  # what a second press would do if the button were still live
+    assert notice.text() == BUSY
     qtbot.waitUntil(lambda: not app.model.busy, timeout=WAIT)
+    app.model.connection.send = original_send  # type: ignore[method-assign]
+    assert [p for p in sent if p.endswith("/finish")] == ["/counters/1/finish"]
     # And a finish sent again after the answer (a stale second screen, a script) is refused.
     app.model.finish()
     qtbot.waitUntil(lambda: not app.model.busy, timeout=WAIT)
@@ -406,9 +412,14 @@ def test_the_citizen_rates_once_and_the_officer_sees_it(qtbot: QtBot, app: App, 
     assert [b.title.text() for b in app.rating.level_buttons] == ["Rất hài lòng", "Hài lòng", "Bình thường", "Không hài lòng"]
     assert app.rating.ticket_line.text() == "Số 1001 · Hộ tịch"
     screenshot(app.rating, "counter-rating")
+    sent: list[int] = []
+    original_rate = app.model.rate
+    app.model.rate = lambda *args: (sent.append(args[1]), original_rate(*args))  # type: ignore[method-assign]
     with qtbot.waitSignal(app.rating.rated, timeout=WAIT) as rated:
         qtbot.mouseClick(level_button(app, "Rất hài lòng"), Qt.MouseButton.LeftButton)
-        qtbot.mouseClick(level_button(app, "Hài lòng"), Qt.MouseButton.LeftButton)  # a second tap: ignored
+        app.rating.choose(app.model.rating_scale[1])  # a second tap, even on a live button: ignored
+    app.model.rate = original_rate  # type: ignore[method-assign]
+    assert sent == [4]
     assert rated.args[0]["level"] == 4 and rated.args[0]["ticket_id"] == ticket["id"]
     assert app.rating.stack.currentWidget() is app.rating.thanks_page
     screenshot(app.rating, "counter-rating-thanks")
@@ -527,3 +538,81 @@ def test_the_panel_refuses_to_start_without_a_device_token(tmp_path: Path, monke
     monkeypatch.setenv("HANGDOI_COUNTER_CONFIG", str(tmp_path / "none.toml"))
     monkeypatch.delenv("HANGDOI_COUNTER_TOKEN", raising=False)
     assert main(["counter", "--panel", "--windowed"]) == 2
+
+
+def test_an_answer_for_the_previous_citizen_does_not_land_on_the_next_one(qtbot: QtBot, app: App, live: Live) -> None:
+    sign_in_at(qtbot, app, "lan.nt", 1)
+    first = finish_one(qtbot, app, live)
+    second = finish_one(qtbot, app, live)
+    app.rating.ask(first)
+    qtbot.mouseClick(level_button(app, "Hài lòng"), Qt.MouseButton.LeftButton)  # on its way…
+    app.rating.ask(second)  # …while the next citizen is asked
+    assert app.rating.ticket_line.text() == "Số 1002 · Hộ tịch"
+    assert all(b.isEnabled() for b in app.rating.level_buttons)
+    qtbot.waitUntil(lambda: len(ratings(live)) == 1, timeout=WAIT)
+    qtbot.wait(300)
+    assert app.rating.stack.currentWidget() is app.rating.ask_page  # no "thank you" meant for 1001
+    with qtbot.waitSignal(app.rating.rated, timeout=WAIT):
+        qtbot.mouseClick(level_button(app, "Rất hài lòng"), Qt.MouseButton.LeftButton)
+    assert sorted((r.ticket_id, r.level) for r in ratings(live)) == [(first["id"], 3), (second["id"], 4)]
+
+
+def test_an_unsatisfied_answer_is_kept_when_the_reasons_are_never_sent(
+    qtbot: QtBot, fonts: str, live: Live, tmp_path: Path
+) -> None:
+    app = open_app(qtbot, live.base_url, tmp_path / "counter.json", answer_seconds=1.0)
+    try:
+        sign_in_at(qtbot, app, "lan.nt", 1)
+        ticket = finish_one(qtbot, app, live)
+        qtbot.mouseClick(level_button(app, "Không hài lòng"), Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(app.rating.reason_buttons[1], Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: not app.rating.isVisible(), timeout=WAIT)
+        qtbot.waitUntil(lambda: len(ratings(live)) == 1, timeout=WAIT)
+        (stored,) = ratings(live)
+        assert (stored.ticket_id, stored.level, stored.reason) == (ticket["id"], 1, app.rating.reason_buttons[1].text())
+    finally:
+        app.close()
+
+
+def test_change_counter_then_sign_out_and_another_officer_signs_in(qtbot: QtBot, app: App, live: Live) -> None:
+    sign_in_at(qtbot, app, "lan.nt", 1)
+    qtbot.mouseClick(app.page.change_counter, Qt.MouseButton.LeftButton)
+    choose = app.window.choose_page
+    qtbot.waitUntil(lambda: app.window.stack.currentWidget() is choose and bool(choose.buttons), timeout=WAIT)
+    assert live.admin().get("/counters/1/state").json()["counter"]["state"] == "closed"
+    assert choose.error.text() == ""  # leaving on purpose is not an error
+    qtbot.mouseClick(choose.buttons[2], Qt.MouseButton.LeftButton)
+    ready(qtbot, app)
+    assert app.page.counter_title.text() == "Quầy số 2"
+
+    qtbot.mouseClick(app.page.sign_out, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: app.window.stack.currentWidget() is app.window.sign_in_page, timeout=WAIT)
+    assert app.window.sign_in_page.error.text() == ""
+    sign_in(qtbot, app, "hung.tv")
+    ready(qtbot, app)  # straight to counter 2, remembered by this machine
+    assert app.page.officer_name.text() == "Trần Văn Hùng" and app.page.counter_title.text() == "Quầy số 2"
+    assert "Trần Văn Hùng" in app.rating.idle_detail.text()
+
+
+def test_a_revoked_panel_stops_showing_the_last_number(qtbot: QtBot, fonts: str, live: Live) -> None:
+    admin = live.admin()
+    created = admin.post("/admin/devices", json={"kind": "counter_panel", "name": "Màn hình quầy 3", "counter_id": 3}).json()
+    connection = Connection(live.base_url, created["token"], scope="counter")
+    model = CounterModel(connection)
+    panel = PanelWindow(model)
+    panel.resize(1024, 400)
+    model.start_panel()
+    try:
+        officer = live.officer("mai.lt", 3)
+        live.issue(DAT_DAI)
+        officer.post("/counters/3/call-next")
+        qtbot.waitUntil(lambda: panel.status.text() == "Đang phục vụ số 3001", timeout=WAIT)
+        assert admin.delete(f"/admin/devices/{created['device']['id']}").status_code == 200
+        connection.stop()
+        connection.start()  # the next connection (after any drop) is refused
+        qtbot.waitUntil(lambda: panel.status.text() == "Màn hình quầy chưa hoạt động", timeout=WAIT)
+        assert panel.detail.text() == "Mã thiết bị không hợp lệ hoặc đã bị thu hồi."
+        assert panel.officer.text() == "" and "3001" not in panel.status.text()
+    finally:
+        connection.stop()
+        panel.close()
