@@ -460,6 +460,7 @@ class WorkPage(QWidget):
         self._tick = QTimer(self)
         self._tick.timeout.connect(self.tick)
         self._tick.start(1000)
+        self.tick()
 
     # --- actions --------------------------------------------------------------------------------
 
