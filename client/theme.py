@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontDatabase
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel
 
 from client import fonts
 
@@ -113,3 +114,13 @@ def to_local(moment: str | datetime, timezone: str) -> datetime:
 def date_line(moment: datetime) -> str:
     """ "Thứ Hai, 23/11/2026"."""
     return f"{WEEKDAYS[moment.weekday()]}, {moment:%d/%m/%Y}"
+
+
+def label(text: str = "", name: str = "", wrap: bool = True, align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignCenter) -> QLabel:
+    """A label named for the style sheet; wrapping by default, since Vietnamese names run long."""
+    widget = QLabel(text)
+    if name:
+        widget.setObjectName(name)
+    widget.setWordWrap(wrap)
+    widget.setAlignment(align)
+    return widget

@@ -6,16 +6,14 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
+from client.theme import label as theme_label
+
 NOTICE_SECONDS = 8
 
 
 def label(text: str = "", name: str = "", wrap: bool = True, align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignLeft) -> QLabel:
-    widget = QLabel(text)
-    if name:
-        widget.setObjectName(name)
-    widget.setWordWrap(wrap)
-    widget.setAlignment(align | Qt.AlignmentFlag.AlignVCenter)
-    return widget
+    """The shared label, left-aligned and vertically centred as the counter's rows want."""
+    return theme_label(text, name, wrap, align | Qt.AlignmentFlag.AlignVCenter)
 
 
 class ActionButton(QPushButton):

@@ -11,6 +11,7 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from client.theme import BOARD, date_line, local_now
+from client.theme import label as shared_label
 from display.announcer import Announcer
 from display.model import Call, DisplayModel
 
@@ -20,10 +21,7 @@ BLINK_MS = 500
 def _label(
     text: str = "", name: str = "", align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
 ) -> QLabel:
-    label = QLabel(text)
-    label.setObjectName(name)
-    label.setAlignment(align)
-    return label
+    return shared_label(text, name, wrap=False, align=align)
 
 
 class Marquee(QWidget):

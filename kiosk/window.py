@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QGridLayout,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPushButton,
     QSizePolicy,
@@ -25,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from client.connection import Connection, Reply
-from client.theme import HIGH_CONTRAST, NORMAL, Palette, date_line, local_now, to_local
+from client.theme import HIGH_CONTRAST, NORMAL, Palette, date_line, label, local_now, to_local
 from kiosk.model import KioskModel
 from kiosk.print_worker import STATE_TEXT, PrintOutcome, PrintService
 from kiosk.printer import PrinterState
@@ -39,15 +38,6 @@ TICKET_TAP_GUARD_SECONDS = 1.0
 ISSUE_RETRY_SECONDS = 8.0
 
 
-def _label(text: str = "", name: str = "", wrap: bool = True, align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignCenter) -> QLabel:
-    label = QLabel(text)
-    if name:
-        label.setObjectName(name)
-    label.setWordWrap(wrap)
-    label.setAlignment(align)
-    return label
-
-
 class BigButton(QPushButton):
     """A touch button with a title and a line of detail, both wrapping: long Vietnamese names
     must never widen the window or be cut off."""
@@ -57,12 +47,12 @@ class BigButton(QPushButton):
         self.setObjectName(name)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         layout = QVBoxLayout(self)
-        self.name = _label(title, name="bigTitle")
-        self.detail = _label(detail, name="bigDetail")
-        for label in (self.name, self.detail):
-            label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-            layout.addWidget(label)
+        self.name = label(title, name="bigTitle")
+        self.detail = label(detail, name="bigDetail")
+        for part in (self.name, self.detail):
+            part.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+            part.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            layout.addWidget(part)
 
     def minimumSizeHint(self) -> QSize:
         return QSize(0, super().minimumSizeHint().height())
@@ -99,13 +89,13 @@ class PinDialog(QDialog):
         self.setObjectName("pinDialog")
         self.pin = pin
         layout = QVBoxLayout(self)
-        layout.addWidget(_label("Nhập mã PIN quản trị", "pinTitle"))
+        layout.addWidget(label("Nhập mã PIN quản trị", "pinTitle"))
         self.entry = QLineEdit()
         self.entry.setEchoMode(QLineEdit.EchoMode.Password)
         self.entry.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.entry.returnPressed.connect(self.check)
         layout.addWidget(self.entry)
-        self.error = _label("", "pinError")
+        self.error = label("", "pinError")
         layout.addWidget(self.error)
         keys = QGridLayout()
         for index, key in enumerate(["1", "2", "3", "4", "5", "6", "7", "8", "9", "Xoá", "0", "OK"]):
@@ -203,24 +193,24 @@ class KioskWindow(QWidget):
         header = QWidget()
         header.setObjectName("header")
         row = QHBoxLayout(header)
-        self.centre_name = _label("", "centreName", align=Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.centre_name = label("", "centreName", align=Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         clock_box = QVBoxLayout()
-        self.clock = _label("", "clock", wrap=False, align=Qt.AlignmentFlag.AlignRight)
-        self.date = _label("", "date", wrap=False, align=Qt.AlignmentFlag.AlignRight)
+        self.clock = label("", "clock", wrap=False, align=Qt.AlignmentFlag.AlignRight)
+        self.date = label("", "date", wrap=False, align=Qt.AlignmentFlag.AlignRight)
         clock_box.addWidget(self.clock)
         clock_box.addWidget(self.date)
         row.addWidget(self.centre_name, 1)
         row.addLayout(clock_box)
         layout.addWidget(header)
 
-        self.offline = _label("Mất kết nối – đang kết nối lại…", "offline")
+        self.offline = label("Mất kết nối – đang kết nối lại…", "offline")
         layout.addWidget(self.offline)
-        self.prompt = _label("Mời chọn lĩnh vực để lấy số thứ tự", "prompt")
+        self.prompt = label("Mời chọn lĩnh vực để lấy số thứ tự", "prompt")
         layout.addWidget(self.prompt)
         self.priority_banner = QWidget()
         self.priority_banner.setObjectName("priorityBanner")
         banner_row = QHBoxLayout(self.priority_banner)
-        self.priority_text = _label("", "priorityText")
+        self.priority_text = label("", "priorityText")
         cancel_priority = QPushButton("Huỷ ưu tiên")
         cancel_priority.setObjectName("secondary")
         cancel_priority.clicked.connect(self.clear_priority)
@@ -233,7 +223,7 @@ class KioskWindow(QWidget):
         self.grid.setSpacing(16)
         layout.addWidget(self.grid_host, 1)
 
-        self.toast = _label("", "toast")
+        self.toast = label("", "toast")
         self.toast.hide()
         layout.addWidget(self.toast)
         self.reprint_home = QPushButton("In lại phiếu vừa rồi")
@@ -273,8 +263,8 @@ class KioskWindow(QWidget):
         page = QWidget()
         page.setObjectName("page")
         layout = QVBoxLayout(page)
-        layout.addWidget(_label("Chọn nhóm ưu tiên", "title"))
-        layout.addWidget(_label("Công dân thuộc nhóm ưu tiên được giải quyết trước. Xin chọn nhóm của mình:", "prompt"))
+        layout.addWidget(label("Chọn nhóm ưu tiên", "title"))
+        layout.addWidget(label("Công dân thuộc nhóm ưu tiên được giải quyết trước. Xin chọn nhóm của mình:", "prompt"))
         self.group_box = QVBoxLayout()
         layout.addLayout(self.group_box, 1)
         back = QPushButton("Quay lại")
@@ -288,18 +278,18 @@ class KioskWindow(QWidget):
         page.setObjectName("page")
         layout = QVBoxLayout(page)
         layout.addStretch(1)
-        layout.addWidget(_label("SỐ THỨ TỰ CỦA BẠN", "title"))
-        self.ticket_number = _label("", "ticketNumber", wrap=False)
+        layout.addWidget(label("SỐ THỨ TỰ CỦA BẠN", "title"))
+        self.ticket_number = label("", "ticketNumber", wrap=False)
         layout.addWidget(self.ticket_number)
-        self.ticket_field = _label("", "ticketField")
+        self.ticket_field = label("", "ticketField")
         layout.addWidget(self.ticket_field)
-        self.ticket_priority = _label("", "ticketPriority")
+        self.ticket_priority = label("", "ticketPriority")
         layout.addWidget(self.ticket_priority, 0, Qt.AlignmentFlag.AlignHCenter)
-        self.ticket_ahead = _label("", "ticketInfo")
-        self.ticket_wait = _label("", "ticketInfo")
+        self.ticket_ahead = label("", "ticketInfo")
+        self.ticket_wait = label("", "ticketInfo")
         layout.addWidget(self.ticket_ahead)
         layout.addWidget(self.ticket_wait)
-        self.print_status = _label("", "printStatus")
+        self.print_status = label("", "printStatus")
         layout.addWidget(self.print_status)
         layout.addStretch(1)
         buttons = QHBoxLayout()
@@ -539,12 +529,12 @@ class KioskWindow(QWidget):
             if outcome.printed:
                 self._set_print_status("Mời nhận phiếu ở khe bên dưới. Xin cảm ơn!", fault=False)
             else:
-                label = self.last_ticket["ticket"]["label"] if self.last_ticket else ""
+                number = self.last_ticket["ticket"]["label"] if self.last_ticket else ""
                 # The citizen needs the gist; the details go to the log and to the admins.
                 reason = STATE_TEXT[PrinterState(outcome.state)].lower() if outcome.state else "không có máy in"
-                log.warning("ticket %s not printed: %s", label, outcome.message)
+                log.warning("ticket %s not printed: %s", number, outcome.message)
                 self._set_print_status(
-                    f"Chưa in được phiếu ({reason}).\nXin vui lòng ghi nhớ số thứ tự của bạn: {label}", fault=True
+                    f"Chưa in được phiếu ({reason}).\nXin vui lòng ghi nhớ số thứ tự của bạn: {number}", fault=True
                 )
                 self.reprint_button.show()
                 if self.stack.currentWidget() is self.ticket_page:
@@ -598,7 +588,7 @@ class KioskWindow(QWidget):
         menu.setStyleSheet(self.styleSheet())
         layout = QVBoxLayout(menu)
         state = STATE_TEXT.get(PrinterState(self.printing.state), "") if self.printing.state else "Không có máy in"
-        layout.addWidget(_label(f"Máy in: {state}", "prompt"))
+        layout.addWidget(label(f"Máy in: {state}", "prompt"))
         actions = [
             ("In thử", self.test_print),
             ("In lại phiếu vừa rồi", self.reprint),
