@@ -34,6 +34,9 @@ from server.services.context import AppContext
 from server.storage.database import make_engine
 from server.storage.migrate import upgrade
 
+# The browser fixtures (browser, browse) for the web pages' tests.
+pytest_plugins = ["tests.web"]
+
 # Qt tests draw offscreen: no display server needed, the same on a laptop and in CI.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ARTIFACTS = Path(__file__).parent / "artifacts"

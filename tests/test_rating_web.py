@@ -3,87 +3,40 @@ a real server: a citizen rates the visit on the counter's tablet."""
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from playwright.sync_api import Browser, BrowserContext, Page, Request, Route, ViewportSize, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Route, ViewportSize, expect
 from sqlmodel import Session, select
 
 from server.app import create_app
 from server.clock import SettableClock
 from server.config import Settings
 from server.storage import tables
-from tests.conftest import ARTIFACTS, HO_TICH, Live, Template
+from tests.conftest import HO_TICH, Live, Template
+from tests.web import LANDSCAPE, PORTRAIT, Browse, shot
 
-# Debian's package; Playwright never downloads a browser of its own here.
-CHROMIUM = Path(os.environ.get("HANGDOI_TEST_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-PORTRAIT: ViewportSize = {"width": 800, "height": 1280}
-LANDSCAPE: ViewportSize = {"width": 1280, "height": 800}
 WRONG_DEVICE = "Mã thiết bị này không gắn với quầy nào. Hãy dùng mã của một “màn hình quầy”."
 
 Opener = Callable[..., Page]
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        reason = f"no chromium at {CHROMIUM} (apt-get install chromium)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason}; CI must run the browser tests")
-        pytest.skip(reason)
-    with sync_playwright() as driver:
-        chromium = driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
 @pytest.fixture
-def open_page(browser: Browser, live: Live) -> Iterator[Opener]:
-    """Opens /rating in a fresh browser context (fresh localStorage) at a tablet size."""
-    contexts: list[BrowserContext] = []
-    outside: list[str] = []
-
-    def watch(request: Request) -> None:
-        # Nothing may come from anywhere but this server (no CDN, no web font service).
-        if not request.url.startswith((live.base_url, "data:")):
-            outside.append(request.url)
+def open_page(browse: Browse) -> Opener:
+    """Opens /rating at a tablet size, with the device token in the address's fragment."""
 
     def opener(query: str = "", token: str | None = None, viewport: ViewportSize = PORTRAIT) -> Page:
-        context = browser.new_context(viewport=viewport, device_scale_factor=1, locale="vi-VN")
-        contexts.append(context)
-        page = context.new_page()
-        page.on("request", watch)
         fragment = f"#token={token}" if token else ""
-        page.goto(f"{live.base_url}/rating{query}{fragment}")
-        return page
+        return browse(f"/rating{query}{fragment}", viewport=viewport)
 
-    yield opener
-    for context in contexts:
-        context.close()
-    assert outside == []
-
-
-def shot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+    return opener
 
 
 def finish_one(live: Live, officer: httpx.Client, counter_id: int = 1) -> dict[str, Any]:

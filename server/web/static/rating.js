@@ -13,8 +13,6 @@
   const MESSAGE_SECONDS = 6;
   const RETRY_FOR_MS = 20000;
   const REASON_MAX = 500;
-  // The server pings every heartbeat (15 s by default); this much silence means a dead link.
-  const SILENCE_MS = 50000;
 
   // Colours and faces by meaning, so a level keeps its look on a 3-, 4- or 5-level scale.
   const LOOKS = {
@@ -28,12 +26,8 @@
   const $ = (id) => document.getElementById(id);
 
   let token = null;
-  let ws = null;
+  let feed = null; // the LiveFeed following the counter
   let state = null; // the counter snapshot (CounterStateOut)
-  let lastSeq = -1;
-  let delay = 0.2;
-  let reconnectTimer = null;
-  let silenceTimer = null;
   let flow = null; // the rating being asked: {ticketId, label, fieldName, level, key, body, sending}
   let flowTimer = null;
   let screenTimer = null;
@@ -90,7 +84,7 @@
   }
 
   function showSetup(message) {
-    closeSocket();
+    if (feed) feed.stop();
     endFlow();
     $("setup-error").hidden = !message;
     $("setup-error").textContent = message || "";
@@ -120,74 +114,26 @@
     }
   }
 
-  // --- the live connection ----------------------------------------------------------------------
-
-  function closeSocket() {
-    clearTimeout(reconnectTimer);
-    clearTimeout(silenceTimer);
-    if (ws) {
-      const old = ws;
-      ws = null;
-      try {
-        old.close();
-      } catch (_) {
-        // already closed
-      }
-    }
-  }
-
-  function heard() {
-    clearTimeout(silenceTimer);
-    silenceTimer = setTimeout(() => {
-      if (ws) ws.close();
-    }, SILENCE_MS);
-  }
-
-  function send(message) {
-    if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(message));
-  }
+  // --- the live connection (static/live.js) -----------------------------------------------------
 
   function connect() {
-    closeSocket();
-    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    const socket = new WebSocket(`${scheme}//${location.host}${API}/ws`);
-    let refused = false;
-    ws = socket;
-    socket.onopen = () => {
-      heard();
-      socket.send(JSON.stringify({ type: "subscribe", scope: "counter", token }));
-    };
-    socket.onmessage = (event) => {
-      if (socket !== ws) return;
-      heard();
-      let message;
-      try {
-        message = JSON.parse(event.data);
-      } catch (_) {
-        return;
-      }
-      if (message.type === "error") {
-        refused = refusal(message);
-        return;
-      }
-      receive(message);
-    };
-    socket.onclose = () => {
-      if (socket !== ws) return;
-      ws = null;
-      clearTimeout(silenceTimer);
-      if (refused) return;
-      setOffline(true);
-      reconnectTimer = setTimeout(connect, delay * 1000);
-      delay = Math.min(delay * 2, 3);
-    };
+    if (feed) feed.stop();
+    feed = new window.HangdoiLive.LiveFeed({
+      subscribe: { scope: "counter", token },
+      onOnline: (online) => setOffline(!online),
+      onRefused: refusal,
+      onSnapshot: (snapshot) => {
+        state = snapshot;
+        renderIdle();
+        if (["connecting", "setup"].includes(current())) show("idle");
+      },
+      onEvent: receive,
+    });
+    feed.start();
   }
 
   // Credentials refused: reconnecting will not help, the installer must give a valid token.
-  const REFUSALS = new Set(["not_authenticated", "invalid_token", "forbidden", "counter_not_found", "centre_not_found"]);
-
   function refusal(message) {
-    if (!REFUSALS.has(message.code)) return false;
     setOffline(false);
     // A kiosk's or a display's token names no counter: say what is needed instead of "no counter".
     const text =
@@ -195,31 +141,14 @@
         ? "Mã thiết bị này không gắn với quầy nào. Hãy dùng mã của một “màn hình quầy”."
         : message.message;
     showSetup(text);
-    return true;
   }
 
   function receive(message) {
-    if (message.type === "ping") {
-      send({ type: "pong" });
-      return;
-    }
-    if (message.type === "snapshot") {
-      state = message.state;
-      lastSeq = message.seq;
-      delay = 0.2;
-      setOffline(false);
-      renderIdle();
-      if (["connecting", "setup"].includes(current())) show("idle");
-      return;
-    }
-    if (message.type !== "event" || state === null) return;
-    if (message.seq <= lastSeq) return;
-    if (message.seq > lastSeq + 1) send({ type: "snapshot" }); // missed some: the snapshot catches up
-    lastSeq = message.seq;
+    if (state === null) return;
     const ours = message.counter_id === state.counter.id;
     if (message.kind === "config.updated" || (ours && message.kind.startsWith("counter."))) {
       // The officer, the counter's state or the centre's scale may have changed.
-      send({ type: "snapshot" });
+      feed.requestSnapshot();
     }
     if (ours && message.kind === "ticket.finished" && message.ticket) {
       ask(message.ticket);
@@ -466,7 +395,6 @@
       store(value);
       $("setup-token").value = "";
       show("connecting");
-      delay = 0.2;
       connect();
     });
     $("reason-back").addEventListener("click", () => {

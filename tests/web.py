@@ -1,0 +1,86 @@
+"""Browser fixtures for the web pages: Debian's chromium driven by Playwright, never a downloaded
+browser. conftest.py loads this module as a plugin, so every test module can ask for `browser` and `browse`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Request, ViewportSize, sync_playwright
+
+from tests.conftest import ARTIFACTS, Live
+
+CHROMIUM = Path(os.environ.get("HANGDOI_TEST_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    # A TV browser is set to play sound unprompted; the board page still offers a button for those that are not.
+    "--autoplay-policy=no-user-gesture-required",
+]
+PHONE: ViewportSize = {"width": 360, "height": 760}
+DESKTOP: ViewportSize = {"width": 1366, "height": 900}
+TV: ViewportSize = {"width": 1920, "height": 1080}
+PORTRAIT: ViewportSize = {"width": 800, "height": 1280}
+LANDSCAPE: ViewportSize = {"width": 1280, "height": 800}
+
+# browse(path, viewport=DESKTOP) -> a page opened at live.base_url + path in a fresh context.
+Browse = Callable[..., Page]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        reason = f"no chromium at {CHROMIUM} (apt-get install chromium)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}; CI must run the browser tests")
+        pytest.skip(reason)
+    with sync_playwright() as driver:
+        chromium = driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def browse(browser: Browser, live: Live) -> Iterator[Browse]:
+    """Opens a page of the live server in a fresh browser context (fresh storage). After the test,
+    checks that no page fetched anything from anywhere but this server (no CDN, no font service)."""
+    contexts: list[BrowserContext] = []
+    outside: list[str] = []
+
+    def watch(request: Request) -> None:
+        if not request.url.startswith((live.base_url, live.base_url.replace("http", "ws", 1), "data:", "blob:")):
+            outside.append(request.url)
+
+    def opener(path: str, viewport: ViewportSize = DESKTOP, accept_downloads: bool = False) -> Page:
+        context = browser.new_context(
+            viewport=viewport,
+            device_scale_factor=1,
+            locale="vi-VN",
+            timezone_id="Asia/Ho_Chi_Minh",
+            accept_downloads=accept_downloads,
+        )
+        contexts.append(context)
+        page = context.new_page()
+        page.on("request", watch)
+        page.goto(f"{live.base_url}{path}")
+        return page
+
+    yield opener
+    for context in contexts:
+        context.close()
+    assert outside == []
+
+
+def shot(page: Page, name: str, full_page: bool = False) -> Path:
+    """Saves what the page shows to tests/artifacts/<name>.png, to be looked at."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
