@@ -12,7 +12,7 @@ from PySide6.QtCore import QObject, QTimer, QUrl, Signal
 from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
 
 from display.numbers import OddWord
-from display.voicepack import CHIME, VoicePack, clips_for_call
+from display.voicepack import VoicePack, VoiceStyle, clips_for_announcement
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +45,8 @@ class Announcer(QObject):
     ) -> None:
         super().__init__(parent)
         self.pack = pack
-        self.repeat = repeat
-        self.digit_by_digit = digit_by_digit
-        self.odd_word: OddWord = odd_word
+        # Used when a call comes without the centre's style.
+        self.style = VoiceStyle(repeat, digit_by_digit, odd_word)
         self.queue: deque[Announcement] = deque()
         self.current: Announcement | None = None
         self._clips: deque[str] = deque()
@@ -63,13 +62,11 @@ class Announcer(QObject):
         self._watchdog = QTimer(self, singleShot=True)
         self._watchdog.timeout.connect(self._next_clip)
 
-    def clips_for(self, label: str, counter_number: int) -> tuple[str, ...]:
-        call = clips_for_call(label, counter_number, digit_by_digit=self.digit_by_digit, odd_word=self.odd_word)
-        spoken = [key for key in call if key != CHIME]
-        return (CHIME, *(spoken * self.repeat))
+    def clips_for(self, label: str, counter_number: int, style: VoiceStyle | None = None) -> tuple[str, ...]:
+        return tuple(clips_for_announcement(label, counter_number, style or self.style))
 
-    def say_call(self, label: str, counter_number: int) -> Announcement:
-        announcement = Announcement(label, counter_number, self.clips_for(label, counter_number))
+    def say_call(self, label: str, counter_number: int, style: VoiceStyle | None = None) -> Announcement:
+        announcement = Announcement(label, counter_number, self.clips_for(label, counter_number, style))
         self.queue.append(announcement)
         if self.current is None:
             self._next_announcement()

@@ -71,7 +71,7 @@ def build(settings: DisplaySettings) -> DisplayWindow:
         pack, problem = load_or_build_pack(settings.voice_pack)
         if problem:
             print(problem, file=sys.stderr)
-        announcer = Announcer(pack, repeat=settings.repeat, digit_by_digit=settings.digit_by_digit, odd_word=settings.odd_word)
+        announcer = Announcer(pack)
     return DisplayWindow(model, announcer, highlight_seconds=settings.highlight_seconds, show_waiting=settings.show_waiting)
 
 

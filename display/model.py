@@ -16,6 +16,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from client.connection import Connection
+from display.voicepack import VoiceStyle
 
 CALL_KINDS = frozenset({"ticket.called", "ticket.recalled"})
 AT_COUNTER = frozenset({"called", "serving"})
@@ -73,6 +74,20 @@ class DisplayModel(QObject):
     @property
     def timezone(self) -> str:
         return str(self.centre.get("timezone") or "Asia/Ho_Chi_Minh")
+
+    @property
+    def voice_enabled(self) -> bool:
+        return bool(self.centre.get("voice_enabled", True))
+
+    @property
+    def voice_style(self) -> VoiceStyle:
+        """How the centre's administrator chose calls to be read (the admin console's voice options)."""
+        odd_word = self.centre.get("voice_odd_word")
+        return VoiceStyle(
+            repeat=int(self.centre.get("voice_repeat") or 2),
+            digit_by_digit=bool(self.centre.get("voice_digit_by_digit", False)),
+            odd_word="lẻ" if odd_word == "lẻ" else "linh",
+        )
 
     # --- what this display shows ----------------------------------------------------------------
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -21,12 +21,10 @@ class DisplaySettings(AppSettings):
     APP: ClassVar[str] = "display"
     model_config = SettingsConfigDict(env_prefix="HANGDOI_DISPLAY_", extra="ignore")
 
+    # This screen speaks (False mutes it, e.g. a second screen in the same room). How calls are read
+    # (repeats, digit by digit, linh/lẻ) and whether the centre speaks at all are the centre's settings.
     voice: bool = True
     voice_pack: Path = Field(default_factory=default_voice_pack)
-    # How many times each call is spoken (the chime plays once).
-    repeat: int = Field(default=2, ge=1, le=5)
-    digit_by_digit: bool = False
-    odd_word: Literal["linh", "lẻ"] = "linh"
     # A display for one room: only these counter numbers / field codes (empty: all).
     counters: list[int] = Field(default_factory=list)
     fields: list[str] = Field(default_factory=list)

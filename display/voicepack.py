@@ -52,6 +52,15 @@ def clip_key_for(word: str) -> str:
     return " ".join(unicodedata.normalize("NFC", word).lower().split())
 
 
+@dataclass(frozen=True)
+class VoiceStyle:
+    """How a call is read: the centre's voice options (set in the admin console)."""
+
+    repeat: int = 2  # times the call is spoken; the chime plays once
+    digit_by_digit: bool = False
+    odd_word: OddWord = "linh"
+
+
 def clips_for_call(label: str, counter_number: int, *, digit_by_digit: bool = False, odd_word: OddWord = "linh") -> list[str]:
     """The exact clip keys for "Mời công dân có số <label> đến quầy số <counter>", chime first."""
     return [
@@ -61,6 +70,13 @@ def clips_for_call(label: str, counter_number: int, *, digit_by_digit: bool = Fa
         PHRASE_COUNTER,
         *read_number(counter_number, odd_word=odd_word),
     ]
+
+
+def clips_for_announcement(label: str, counter_number: int, style: VoiceStyle) -> list[str]:
+    """Every clip of one announcement in playing order: the chime once, then the call `repeat` times."""
+    call = clips_for_call(label, counter_number, digit_by_digit=style.digit_by_digit, odd_word=style.odd_word)
+    spoken = [key for key in call if key != CHIME]
+    return [CHIME, *(spoken * style.repeat)]
 
 
 def _ascii_slug(key: str) -> str:

@@ -252,8 +252,8 @@ class DisplayWindow(QWidget):
         self._show_call(call)
         self._blinks_left = int(self.highlight_seconds * 1000 / BLINK_MS)
         self._blink.start(BLINK_MS)
-        if self.announcer is not None and call.counter_number is not None:
-            self.announcer.say_call(call.label, call.counter_number)
+        if self.announcer is not None and call.counter_number is not None and self.model.voice_enabled:
+            self.announcer.say_call(call.label, call.counter_number, self.model.voice_style)
 
     def _show_call(self, call: Call) -> None:
         self.highlighted = call

@@ -90,6 +90,7 @@ class FieldQueue(BaseModel):
     waiting_priority: int
     open_counters: int
     wait_minutes: int
+    waiting_since: datetime | None = None
 
 
 class FieldState(BaseModel):
@@ -105,6 +106,9 @@ class FieldState(BaseModel):
     waiting_priority: int
     open_counters: int
     wait_minutes: int
+    longest_waiting_since: datetime | None = Field(
+        default=None, description="When the citizen waiting longest in this field took the number; None if nobody waits."
+    )
     issued_today: int
     remaining_today: int
     taking_numbers: bool
@@ -159,6 +163,10 @@ class CentreOut(BaseModel):
     max_priority_in_row: int
     rating_levels: int
     notice_text: str
+    voice_enabled: bool = Field(description="Waiting-room screens announce calls aloud.")
+    voice_repeat: int = Field(description="How many times each call is spoken (the chime plays once).")
+    voice_digit_by_digit: bool = Field(description="Read 1005 as một không không năm instead of một nghìn không trăm linh năm.")
+    voice_odd_word: Literal["linh", "lẻ"] = Field(description="105: một trăm linh năm (Northern) or một trăm lẻ năm.")
     active: bool
 
 
@@ -338,6 +346,10 @@ class CentreIn(BaseModel):
     max_priority_in_row: int = Field(default=2, ge=1, le=10)
     rating_levels: Literal[3, 4, 5] = 4
     notice_text: str = Field(default="", max_length=1000)
+    voice_enabled: bool = True
+    voice_repeat: int = Field(default=2, ge=1, le=5)
+    voice_digit_by_digit: bool = False
+    voice_odd_word: Literal["linh", "lẻ"] = "linh"
 
 
 class CentreUpdate(PatchModel):
@@ -351,6 +363,10 @@ class CentreUpdate(PatchModel):
     max_priority_in_row: int | None = Field(default=None, ge=1, le=10)
     rating_levels: Literal[3, 4, 5] | None = None
     notice_text: str | None = Field(default=None, max_length=1000)
+    voice_enabled: bool | None = None
+    voice_repeat: int | None = Field(default=None, ge=1, le=5)
+    voice_digit_by_digit: bool | None = None
+    voice_odd_word: Literal["linh", "lẻ"] | None = None
     active: bool | None = None
 
 
@@ -461,6 +477,7 @@ class DeviceOut(BaseModel):
     name: str
     counter_id: int | None
     last_seen_at: datetime | None
+    online: bool = Field(default=False, description="Seen in the last 90 seconds (a connected device is seen every 30).")
     printer_state: str
     active: bool
 

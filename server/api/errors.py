@@ -75,22 +75,28 @@ PROBLEMS = {
 }
 
 
-def describe(error: dict[str, Any]) -> str:
-    """One validation problem as a Vietnamese phrase: "number_end: phải nhỏ hơn hoặc bằng 999999"."""
+def problem(error: dict[str, Any]) -> tuple[str, str]:
+    """One validation problem as (field, Vietnamese phrase): ("number_end", "phải nhỏ hơn hoặc bằng 999999")."""
     kind = str(error.get("type", ""))
     if kind in ("json_invalid", "json_type"):
-        return PROBLEMS[kind]
+        return "", PROBLEMS[kind]
     where = _field_name(tuple(error.get("loc", ())))
     if kind == "value_error":
         # Our own validators already speak Vietnamese; pydantic prefixes "Value error, ".
-        return f"{where}: {str(error.get('msg', '')).removeprefix('Value error, ')}"
+        return where, str(error.get("msg", "")).removeprefix("Value error, ")
     template = PROBLEMS.get(kind)
     if template is None:
-        return f"{where}: giá trị không hợp lệ"
+        return where, "giá trị không hợp lệ"
     try:
-        return f"{where}: {template.format(**error.get('ctx', {}))}"
+        return where, template.format(**error.get("ctx", {}))
     except (KeyError, IndexError):
-        return f"{where}: {template.split(' (')[0]}"
+        return where, template.split(" (")[0]
+
+
+def describe(error: dict[str, Any]) -> str:
+    """One validation problem as a Vietnamese phrase: "number_end: phải nhỏ hơn hoặc bằng 999999"."""
+    where, phrase = problem(error)
+    return f"{where}: {phrase}" if where else phrase
 
 
 def install(app: FastAPI) -> None:
@@ -100,10 +106,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [describe(dict(error)) for error in exc.errors()]
-        message = "Dữ liệu gửi lên không hợp lệ: " + "; ".join(problems[:5])
+        problems = [problem(dict(error)) for error in exc.errors()]
+        message = "Dữ liệu gửi lên không hợp lệ: " + "; ".join(f"{w}: {p}" if w else p for w, p in problems[:5])
+        # `fields` lets a form put each phrase beside its input.
+        fields = [{"field": where, "message": phrase} for where, phrase in problems]
         return JSONResponse(
-            {"error": {"code": "invalid_request", "message": message, "details": _jsonable(exc.errors())}},
+            {"error": {"code": "invalid_request", "message": message, "fields": fields, "details": _jsonable(exc.errors())}},
             status_code=422,
         )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -21,7 +22,7 @@ from server import schemas
 from server.engine.model import Event
 from server.security import DEVICE_TOKEN_PREFIX, hash_password, new_token, token_hash
 from server.services import views
-from server.services.auth import leave_counter, officer_out
+from server.services.auth import LAST_SEEN_EVERY, leave_counter, officer_out
 from server.services.context import Actor, AppContext, UnitOfWork
 from server.services.errors import Conflict, Forbidden, Invalid, NotFound
 from server.storage import tables
@@ -34,30 +35,36 @@ class Kind(Generic[Row]):
     table: type[Row]
     what: str  # in the config.updated event
     noun: str  # Vietnamese, for messages
-    out: Callable[[Session, Any], BaseModel]
+    out: Callable[[Session, Any, datetime], BaseModel]
 
 
-def _field_out(session: Session, row: tables.ProcedureField) -> schemas.FieldOut:
+# A connected device is seen at least every LAST_SEEN_EVERY (its websocket heartbeat re-checks its
+# token, which records the time); a heartbeat is 15 s and a dead link is noticed after three.
+ONLINE_WITHIN = LAST_SEEN_EVERY + timedelta(seconds=60)
+
+
+def _field_out(session: Session, row: tables.ProcedureField, now: datetime) -> schemas.FieldOut:
     return schemas.FieldOut.model_validate(row, from_attributes=True)
 
 
-def _counter_out(session: Session, row: tables.Counter) -> schemas.CounterOut:
+def _counter_out(session: Session, row: tables.Counter, now: datetime) -> schemas.CounterOut:
     assert row.id is not None
     return views.counter_out(session, row, views.counter_field_ids(session, [row.id])[row.id])
 
 
-def _device_out(session: Session, row: tables.Device) -> schemas.DeviceOut:
-    return schemas.DeviceOut.model_validate(row, from_attributes=True)
+def _device_out(session: Session, row: tables.Device, now: datetime) -> schemas.DeviceOut:
+    online = row.active and row.last_seen_at is not None and now - row.last_seen_at <= ONLINE_WITHIN
+    return schemas.DeviceOut.model_validate(row, from_attributes=True).model_copy(update={"online": online})
 
 
-def _group_out(session: Session, row: tables.PriorityGroup) -> schemas.PriorityGroupOut:
+def _group_out(session: Session, row: tables.PriorityGroup, now: datetime) -> schemas.PriorityGroupOut:
     return schemas.PriorityGroupOut.model_validate(row, from_attributes=True)
 
 
-CENTRE = Kind(tables.Centre, "centre", "Trung tâm", lambda s, r: views.centre_out(r))
+CENTRE = Kind(tables.Centre, "centre", "Trung tâm", lambda s, r, now: views.centre_out(r))
 FIELD = Kind(tables.ProcedureField, "field", "lĩnh vực", _field_out)
 COUNTER = Kind(tables.Counter, "counter", "quầy", _counter_out)
-OFFICER = Kind(tables.Officer, "officer", "cán bộ", lambda s, r: officer_out(r))
+OFFICER = Kind(tables.Officer, "officer", "cán bộ", lambda s, r, now: officer_out(r))
 DEVICE = Kind(tables.Device, "device", "thiết bị", _device_out)
 PRIORITY_GROUP = Kind(tables.PriorityGroup, "priority_group", "nhóm ưu tiên", _group_out)
 
@@ -129,12 +136,13 @@ def list_items(ctx: AppContext, actor: Actor, kind: Kind[Row], centre_id: int | 
             column = kind.table.id if kind is CENTRE else kind.table.centre_id  # type: ignore[attr-defined]
             query = query.where(column == scope)
         rows = session.exec(query.order_by(kind.table.id)).all()  # type: ignore[attr-defined]
-        return [kind.out(session, row) for row in rows]
+        now = ctx.clock.now()
+        return [kind.out(session, row, now) for row in rows]
 
 
 def get_item(ctx: AppContext, actor: Actor, kind: Kind[Row], item_id: int) -> BaseModel:
     with ctx.read() as session:
-        return kind.out(session, _load(session, actor, kind, item_id))
+        return kind.out(session, _load(session, actor, kind, item_id), ctx.clock.now())
 
 
 def _apply(row: SQLModel, values: dict[str, Any]) -> None:
@@ -172,7 +180,7 @@ def create_centre(ctx: AppContext, actor: Actor, body: schemas.CentreIn) -> Base
         assert row.id is not None
         uow.lock_centre(row.id)
         _changed(uow, CENTRE, row)
-        return CENTRE.out(uow.session, row)
+        return CENTRE.out(uow.session, row, uow.now)
 
 
 def update_centre(ctx: AppContext, actor: Actor, centre_id: int, body: schemas.CentreUpdate) -> BaseModel:
@@ -185,7 +193,7 @@ def update_centre(ctx: AppContext, actor: Actor, centre_id: int, body: schemas.C
         _check_hours(values.get("opens_at", row.opens_at), values.get("closes_at", row.closes_at))
         _apply(row, values)
         _changed(uow, CENTRE, row)
-        return CENTRE.out(uow.session, row)
+        return CENTRE.out(uow.session, row, uow.now)
 
 
 # --- fields ---------------------------------------------------------------------------------------
@@ -228,7 +236,7 @@ def create_field(ctx: AppContext, actor: Actor, body: schemas.FieldIn) -> BaseMo
         _check_field(uow.session, row)
         uow.session.add(row)
         _changed(uow, FIELD, row)
-        return FIELD.out(uow.session, row)
+        return FIELD.out(uow.session, row, uow.now)
 
 
 def update_field(ctx: AppContext, actor: Actor, field_id: int, body: schemas.FieldUpdate) -> BaseModel:
@@ -244,7 +252,7 @@ def update_field(ctx: AppContext, actor: Actor, field_id: int, body: schemas.Fie
         _apply(row, values)
         _check_field(uow.session, row)
         _changed(uow, FIELD, row)
-        return FIELD.out(uow.session, row)
+        return FIELD.out(uow.session, row, uow.now)
 
 
 # --- counters -------------------------------------------------------------------------------------
@@ -276,7 +284,7 @@ def create_counter(ctx: AppContext, actor: Actor, body: schemas.CounterIn) -> Ba
         uow.session.flush()
         _set_counter_fields(uow.session, row, body.field_ids)
         _changed(uow, COUNTER, row)
-        return COUNTER.out(uow.session, row)
+        return COUNTER.out(uow.session, row, uow.now)
 
 
 def update_counter(ctx: AppContext, actor: Actor, counter_id: int, body: schemas.CounterUpdate) -> BaseModel:
@@ -296,7 +304,7 @@ def update_counter(ctx: AppContext, actor: Actor, counter_id: int, body: schemas
         if field_ids is not None:
             _set_counter_fields(uow.session, row, field_ids)
         _changed(uow, COUNTER, row)
-        return COUNTER.out(uow.session, row)
+        return COUNTER.out(uow.session, row, uow.now)
 
 
 # --- officers ------------------------------------------------------------------------------------
@@ -321,7 +329,7 @@ def create_officer(ctx: AppContext, actor: Actor, body: schemas.OfficerIn) -> Ba
         )
         uow.session.add(row)
         _changed(uow, OFFICER, row)
-        return OFFICER.out(uow.session, row)
+        return OFFICER.out(uow.session, row, uow.now)
 
 
 def update_officer(ctx: AppContext, actor: Actor, officer_id: int, body: schemas.OfficerUpdate) -> BaseModel:
@@ -349,7 +357,7 @@ def update_officer(ctx: AppContext, actor: Actor, officer_id: int, body: schemas
                 uow.lock_centre(counter.centre_id)
                 leave_counter(uow, officer_id, counter)
         _changed(uow, OFFICER, row)
-        return OFFICER.out(uow.session, row)
+        return OFFICER.out(uow.session, row, uow.now)
 
 
 # --- devices -------------------------------------------------------------------------------------
@@ -381,7 +389,7 @@ def create_device(ctx: AppContext, actor: Actor, body: schemas.DeviceIn) -> sche
         uow.lock_centre(centre_id)
         row, token = add_device(uow.session, centre_id, body.kind, body.name, body.counter_id)
         _changed(uow, DEVICE, row)
-        return schemas.DeviceCreatedOut(device=_device_out(uow.session, row), token=token)
+        return schemas.DeviceCreatedOut(device=_device_out(uow.session, row, uow.now), token=token)
 
 
 def update_device(ctx: AppContext, actor: Actor, device_id: int, body: schemas.DeviceUpdate) -> BaseModel:
@@ -392,7 +400,7 @@ def update_device(ctx: AppContext, actor: Actor, device_id: int, body: schemas.D
             _check_device_counter(uow.session, row.centre_id, row.kind, values["counter_id"])
         _apply(row, values)
         _changed(uow, DEVICE, row)
-        return DEVICE.out(uow.session, row)
+        return DEVICE.out(uow.session, row, uow.now)
 
 
 # --- priority groups -----------------------------------------------------------------------------
@@ -414,7 +422,7 @@ def create_priority_group(ctx: AppContext, actor: Actor, body: schemas.PriorityG
         row = tables.PriorityGroup(**{**body.model_dump(), "centre_id": centre_id})
         uow.session.add(row)
         _changed(uow, PRIORITY_GROUP, row)
-        return PRIORITY_GROUP.out(uow.session, row)
+        return PRIORITY_GROUP.out(uow.session, row, uow.now)
 
 
 def update_priority_group(ctx: AppContext, actor: Actor, group_id: int, body: schemas.PriorityGroupUpdate) -> BaseModel:
@@ -425,7 +433,7 @@ def update_priority_group(ctx: AppContext, actor: Actor, group_id: int, body: sc
             _check_group_code(uow.session, row.centre_id, values["code"], row.id)
         _apply(row, values)
         _changed(uow, PRIORITY_GROUP, row)
-        return PRIORITY_GROUP.out(uow.session, row)
+        return PRIORITY_GROUP.out(uow.session, row, uow.now)
 
 
 # --- deactivation --------------------------------------------------------------------------------

@@ -105,6 +105,8 @@ def _queue_summary_query(some_fields: bool) -> Any:
     waiting = select(func.count()).where(*waiting_here).scalar_subquery()
     goes_first = col(ticket.priority_group_id).is_not(None) & col(ticket.requeued).is_(False)  # estimate.goes_first
     waiting_priority = select(func.count()).where(*waiting_here, goes_first).scalar_subquery()
+    # When the longest-waiting citizen took the number (a transfer keeps the time it was first issued).
+    oldest = select(func.min(ticket.issued_at)).where(*waiting_here).scalar_subquery()
     open_counters = (
         select(func.count())
         .select_from(link)
@@ -116,7 +118,9 @@ def _queue_summary_query(some_fields: bool) -> Any:
         )
         .scalar_subquery()
     )
-    query = select(field_table, waiting, waiting_priority, open_counters).where(field_table.centre_id == bindparam("centre_id"))
+    query = select(field_table, waiting, waiting_priority, open_counters, oldest).where(
+        field_table.centre_id == bindparam("centre_id")
+    )
     if some_fields:
         query = query.where(col(field_table.id).in_(bindparam("field_ids", expanding=True)))
     return query.order_by(col(field_table.display_order), col(field_table.id))
@@ -138,7 +142,7 @@ def queue_summaries(
         query = _SOME_FIELDS_QUEUES
         params["field_ids"] = sorted(set(field_ids))
     result: dict[int, schemas.FieldQueue] = {}
-    for field, total, prio, opened in session.exec(query, params=params):
+    for field, total, prio, opened, oldest in session.exec(query, params=params):
         assert field.id is not None
         per_person = estimate.seconds_per_person(field_engine(field), opened)
         result[field.id] = schemas.FieldQueue(
@@ -147,6 +151,7 @@ def queue_summaries(
             waiting_priority=prio,
             open_counters=opened,
             wait_minutes=estimate.wait_minutes(total, per_person),
+            waiting_since=oldest,
         )
     return result
 
@@ -247,7 +252,7 @@ def event_message(
         "to_state": event.to_state,
         "data": event.data,
         "ticket": None,
-        "queues": [q.model_dump() for q in queues.values()],
+        "queues": [q.model_dump(mode="json") for q in queues.values()],
     }
     if ticket is not None:
         message["ticket"] = {
@@ -308,6 +313,7 @@ def field_states(session: Session, centre: tables.Centre, now: datetime) -> list
                 waiting_priority=q.waiting_priority,
                 open_counters=q.open_counters,
                 wait_minutes=q.wait_minutes,
+                longest_waiting_since=q.waiting_since,
                 issued_today=issued_today,
                 remaining_today=max(numbering.capacity(engine_field) - issued_today, 0),
                 taking_numbers=reason is None,

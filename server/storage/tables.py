@@ -31,6 +31,11 @@ class Centre(SQLModel, table=True):
     max_priority_in_row: int = 2
     rating_levels: int = 4
     notice_text: str = Field(default="", max_length=1000)
+    # How the waiting-room screens announce a call; the same for every screen of the centre.
+    voice_enabled: bool = True
+    voice_repeat: int = 2
+    voice_digit_by_digit: bool = False
+    voice_odd_word: str = Field(default="linh", max_length=8)
     # The sequence number of the centre's last event; every event takes the next one, in the
     # transaction that writes it, so numbers never repeat and never skip.
     event_seq: int = 0
