@@ -218,6 +218,7 @@ class PublicTicketStatus(BaseModel):
     wait_minutes: int
     now_serving: list[str]
     issued_at: datetime
+    called_at: datetime | None = None
 
 
 # --- counter commands ---------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from pytestqt.qtbot import QtBot
 from client.connection import Connection
 from display.announcer import Announcement, Announcer
 from display.model import Call, DisplayModel
-from display.voicepack import VoicePack, build_pack
+from display.voicepack import CHIME, VoicePack, build_pack
 from display.window import DisplayWindow
 from tests.conftest import CHUNG_THUC, DAT_DAI, HO_TICH, Live, screenshot
 
@@ -116,6 +116,29 @@ def test_a_recall_is_announced_again(qtbot: QtBot, display: Display, live: Live)
     qtbot.waitUntil(lambda: len(display.spoken) == 2, timeout=20000)
     assert display.spoken == ["1001", "1001"]
     assert [c.recall for c in display.calls] == [False, True]
+
+
+def test_the_centres_voice_options_rule_every_screen(qtbot: QtBot, display: Display, live: Live) -> None:
+    """The admin console's voice options reach the display through the snapshot: how a call is read,
+    how often, and whether it is read at all."""
+    admin = live.admin()
+    played: list[tuple[str, ...]] = []
+    display.announcer.started.connect(lambda a: played.append(a.clips))
+    style = {"voice_repeat": 1, "voice_digit_by_digit": True, "voice_odd_word": "lẻ"}
+    assert admin.patch("/admin/centres/1", json=style).status_code == 200
+    qtbot.waitUntil(lambda: display.model.centre.get("voice_digit_by_digit") is True, timeout=10000)
+    live.issue(HO_TICH)
+    call_next(live, 1, "lan.nt")
+    qtbot.waitUntil(lambda: len(played) == 1, timeout=10000)
+    assert played[0] == (CHIME, "mời công dân có số", "một", "không", "không", "một", "đến quầy số", "một")
+
+    assert admin.patch("/admin/centres/1", json={"voice_enabled": False}).status_code == 200
+    qtbot.waitUntil(lambda: display.model.voice_enabled is False, timeout=10000)
+    live.issue(HO_TICH)
+    call_next(live, 2, "hung.tv")
+    qtbot.waitUntil(lambda: display.window.call_number.text() == "1002", timeout=10000)
+    qtbot.waitUntil(lambda: display.announcer.idle, timeout=20000)
+    assert display.spoken == ["1001"]  # shown on the board, not read out
 
 
 def test_a_reconnect_repeats_nothing_and_says_missed_calls_once(qtbot: QtBot, display: Display, live: Live) -> None:

@@ -469,4 +469,5 @@ def public_status(session: Session, code: str, now: datetime) -> schemas.PublicT
         wait_minutes=minutes,
         now_serving=list(serving),
         issued_at=ticket.issued_at,
+        called_at=ticket.called_at,
     )
