@@ -110,6 +110,7 @@ class FieldState(BaseModel):
         default=None, description="When the citizen waiting longest in this field took the number; None if nobody waits."
     )
     issued_today: int
+    served_today: int = Field(default=0, description="Tickets finished today in this field (where they ended, after transfers).")
     remaining_today: int
     taking_numbers: bool
     closed_reason: str | None
@@ -175,6 +176,9 @@ class CentreState(BaseModel):
 
     seq: int
     service_day: date
+    now: datetime | None = Field(
+        default=None, description="The server's time when the snapshot was read: screens with a wrong clock use it."
+    )
     centre: CentreOut
     fields: list[FieldState]
     counters: list[CounterOut]

@@ -286,6 +286,17 @@ def field_states(session: Session, centre: tables.Centre, now: datetime) -> list
             .where(tables.ProcedureField.centre_id == centre.id, tables.FieldDay.service_day == day)
         ).all()
     )
+    served = dict(
+        session.exec(
+            select(tables.Ticket.field_id, func.count())
+            .where(
+                tables.Ticket.centre_id == centre.id,
+                tables.Ticket.service_day == day,
+                tables.Ticket.state == model.TicketState.DONE.value,
+            )
+            .group_by(col(tables.Ticket.field_id))
+        ).all()
+    )
     engine_centre = centre_engine(centre)
     result = []
     for field in centre_fields(session, centre.id):
@@ -315,6 +326,7 @@ def field_states(session: Session, centre: tables.Centre, now: datetime) -> list
                 wait_minutes=q.wait_minutes,
                 longest_waiting_since=q.waiting_since,
                 issued_today=issued_today,
+                served_today=served.get(field.id, 0),
                 remaining_today=max(numbering.capacity(engine_field) - issued_today, 0),
                 taking_numbers=reason is None,
                 closed_reason=reason,
@@ -386,6 +398,7 @@ def centre_state(session: Session, centre_id: int, now: datetime) -> schemas.Cen
     return schemas.CentreState(
         seq=centre.event_seq,
         service_day=today(centre, now),
+        now=now,
         centre=centre_out(centre),
         fields=field_states(session, centre, now),
         counters=[counter_out(session, c, field_ids[c.id]) for c in counters if c.id is not None],  # type: ignore[index]
