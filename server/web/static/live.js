@@ -1,6 +1,6 @@
 // The one live connection of the web pages: the browser twin of client/connection.py.
 // Subscribe, take the snapshot, then apply events in sequence order; a gap asks for a fresh
-// snapshot; pings are answered; silence or a dropped socket reconnects with a growing delay
+// snapshot (and nothing is applied until it comes, as in client/connection.py); pings are answered; silence or a dropped socket reconnects with a growing delay
 // (0.2 s up to 3 s); credentials the server refuses stop it, because retrying cannot help.
 "use strict";
 
@@ -34,6 +34,7 @@
       this.reconnectTimer = null;
       this.silenceTimer = null;
       this.stopped = true;
+      this.resyncing = false;
     }
 
     start() {
@@ -78,6 +79,7 @@
 
     connect() {
       this.closeSocket();
+      this.resyncing = false;
       const scheme = location.protocol === "https:" ? "wss:" : "ws:";
       const socket = new WebSocket(`${scheme}//${location.host}/api/v1/ws`);
       let refused = false;
@@ -122,15 +124,22 @@
         return;
       }
       if (message.type === "snapshot") {
+        this.resyncing = false;
         this.seq = message.seq;
         this.delay = FIRST_DELAY;
         this.onOnline(true);
         this.onSnapshot(message.state, message.seq);
         return;
       }
-      if (message.type !== "event" || this.seq < 0) return;
+      if (message.type !== "event" || this.seq < 0 || this.resyncing) return;
       if (message.seq <= this.seq) return; // already part of the state this page shows
-      if (message.seq > this.seq + 1) this.requestSnapshot(); // missed some: the snapshot catches up
+      if (message.seq > this.seq + 1) {
+        // Missed some: applying this one would skip the missing calls for good. The snapshot on
+        // its way holds them all (a board announces the missed calls from it).
+        this.resyncing = true;
+        this.requestSnapshot();
+        return;
+      }
       this.seq = message.seq;
       this.onEvent(message);
     }
