@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from server import __version__
-from server.api import admin, auth, counters, devices, errors, tickets, ws
+from server.api import admin, auth, counters, devices, errors, reports, tickets, ws
 from server.clock import Clock, SystemClock
 from server.config import Settings
 from server.realtime import Hub, InProcessBroker
@@ -72,7 +72,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     errors.install(app)
 
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth, tickets, counters, devices, admin):
+    for module in (auth, tickets, counters, devices, admin, reports):
         api.include_router(module.router)
 
     @api.get("/health", tags=["public"])

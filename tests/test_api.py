@@ -236,7 +236,7 @@ def test_public_ticket_status(live: Live) -> None:
     assert status["field_name"] == "Hộ tịch" and status["state_text"] == "Đang chờ đến lượt"
     assert set(status) == {
         "seq", "centre_name", "label", "field_name", "priority", "state", "state_text",
-        "counter_number", "people_ahead", "wait_minutes", "now_serving", "issued_at",
+        "counter_number", "people_ahead", "wait_minutes", "now_serving", "issued_at", "called_at",
     }  # fmt: skip
     officer = live.officer("lan.nt", 1)
     officer.post("/counters/1/call-next")

@@ -19,6 +19,8 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--no-first-run",
+    # Date inputs and number formats as a Vietnamese browser shows them (dd/mm/yyyy).
+    "--lang=vi-VN",
     # A TV browser is set to play sound unprompted; the board page still offers a button for those that are not.
     "--autoplay-policy=no-user-gesture-required",
 ]

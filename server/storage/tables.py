@@ -183,7 +183,11 @@ class Event(SQLModel, table=True):
     """The append-only log of every transition of tickets and counters. Reports and audits are
     computed from it; live clients receive the same rows, in `seq` order."""
 
-    __table_args__ = (UniqueConstraint("centre_id", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("centre_id", "seq"),
+        # The reports find a date range's tickets by their issue events.
+        Index("ix_event_centre_kind_at", "centre_id", "kind", "at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     centre_id: int = Field(foreign_key="centre.id")
