@@ -8,9 +8,7 @@ import http.client
 import json
 import os
 import shutil
-import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from itertools import pairwise
 from pathlib import Path
@@ -20,7 +18,6 @@ from urllib.parse import unquote, urlsplit
 import httpx
 import pytest
 import uvicorn
-from fastapi import FastAPI
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from display.voicepack import CHIME, VoicePack, build_pack, clips_for_call
@@ -28,7 +25,7 @@ from server.app import create_app
 from server.clock import SettableClock
 from server.config import Settings
 from tests.conftest import CHUNG_THUC, DAT_DAI, HO_TICH, Live, Template
-from tests.web import CHROMIUM, CHROMIUM_ARGS, TV, Browse, shot
+from tests.web import CHROMIUM, CHROMIUM_ARGS, TV, Browse, free_port, serve_on, shot
 
 SMALL_TV: ViewportSize = {"width": 1280, "height": 720}
 REVOKED = "Mã thiết bị không hợp lệ hoặc đã bị thu hồi."
@@ -515,36 +512,19 @@ def test_sound_waits_for_a_key_where_the_browser_blocks_it(live: Live, voice: Vo
 # --- a server restart -------------------------------------------------------------------------------
 
 
-def _serve_on(app: FastAPI, port: int) -> tuple[uvicorn.Server, threading.Thread]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.01)
-    return server, thread
-
-
 class Restartable:
     """A real server on a fixed port that can be stopped and started again, as after a power cut."""
 
     def __init__(self, settings: Settings, clock: SettableClock) -> None:
         self.settings = settings
         self.clock = clock
-        probe = socket.socket()
-        probe.bind(("127.0.0.1", 0))
-        self.port = probe.getsockname()[1]
-        probe.close()
+        self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.server: uvicorn.Server | None = None
         self.thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self.server, self.thread = _serve_on(create_app(self.settings, self.clock), self.port)
+        self.server, self.thread = serve_on(create_app(self.settings, self.clock), self.port)
 
     def stop(self) -> None:
         if self.server is not None and self.thread is not None:

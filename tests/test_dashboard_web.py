@@ -4,13 +4,7 @@ with no reload."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-
 import httpx
-import uvicorn
-from fastapi import FastAPI
 from playwright.sync_api import Browser, Page, expect
 from sqlmodel import select
 
@@ -20,7 +14,7 @@ from server.config import Settings
 from server.demo import DEMO_PASSWORD
 from server.storage import tables
 from tests.conftest import CHUNG_THUC, HO_TICH, PROVINCE_ADMIN, Live, Template
-from tests.web import DESKTOP, Browse, shot
+from tests.web import DESKTOP, Browse, free_port, serve_on, shot
 
 BAD_LOGIN = "Tên đăng nhập hoặc mật khẩu không đúng."
 NOT_ADMIN = "Tài khoản này không có quyền quản trị. Cán bộ làm việc tại quầy dùng ứng dụng quầy."
@@ -254,29 +248,12 @@ def test_a_province_admin_switches_centre(live: Live, browse: Browse) -> None:
     assert page.evaluate("() => window.__stayed") is True
 
 
-def _serve_on(app: FastAPI, port: int) -> tuple[uvicorn.Server, threading.Thread]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.01)
-    return server, thread
-
-
 def test_the_dashboard_reconnects_by_itself(
     browser: Browser, settings: Settings, clock: SettableClock, database: Template
 ) -> None:
     """The server restarts: the dashboard says it lost the connection, then carries on alone."""
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-    probe.close()
-    server, thread = _serve_on(create_app(settings, clock), port)
+    port = free_port()
+    server, thread = serve_on(create_app(settings, clock), port)
     base = f"http://127.0.0.1:{port}"
     context = browser.new_context(viewport=DESKTOP, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh")
     try:
@@ -291,7 +268,7 @@ def test_the_dashboard_reconnects_by_itself(
         expect(offline).to_be_visible()
         expect(offline).to_have_text("Mất kết nối – đang kết nối lại…")
         shot(page, "dashboard-web-offline")
-        server, thread = _serve_on(create_app(settings, clock), port)
+        server, thread = serve_on(create_app(settings, clock), port)
         expect(offline).to_be_hidden(timeout=8000)
         with httpx.Client(base_url=f"{base}/api/v1", timeout=30) as api:
             kiosk = {"Authorization": f"Bearer {database.devices['kiosk']}"}

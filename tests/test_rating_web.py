@@ -3,16 +3,11 @@ a real server: a citizen rates the visit on the counter's tablet."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from playwright.sync_api import Browser, Page, Route, ViewportSize, expect
 from sqlmodel import Session, select
 
@@ -21,7 +16,7 @@ from server.clock import SettableClock
 from server.config import Settings
 from server.storage import tables
 from tests.conftest import HO_TICH, Live, Template
-from tests.web import LANDSCAPE, PORTRAIT, Browse, shot
+from tests.web import LANDSCAPE, PORTRAIT, Browse, free_port, serve_on, shot
 
 WRONG_DEVICE = "Mã thiết bị này không gắn với quầy nào. Hãy dùng mã của một “màn hình quầy”."
 
@@ -186,27 +181,10 @@ def test_setup_asks_for_the_device_token(live: Live, open_page: Opener) -> None:
     expect(page.locator("#idle-counter")).to_have_text("Quầy số 2")
 
 
-def _serve_on(app: FastAPI, port: int) -> tuple[uvicorn.Server, threading.Thread]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.01)
-    return server, thread
-
-
 def test_the_page_reconnects_by_itself(browser: Browser, settings: Settings, clock: SettableClock, database: Template) -> None:
     """The server restarts (an update, a power cut): the tablet says so, then carries on alone."""
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-    probe.close()
-    server, thread = _serve_on(create_app(settings, clock), port)
+    port = free_port()
+    server, thread = serve_on(create_app(settings, clock), port)
     base = f"http://127.0.0.1:{port}"
     devices = database.devices
     context = browser.new_context(viewport=PORTRAIT)
@@ -219,7 +197,7 @@ def test_the_page_reconnects_by_itself(browser: Browser, settings: Settings, clo
         expect(page.locator("#offline")).to_have_text("Mất kết nối – đang kết nối lại…")
         expect(page.locator("#offline")).to_be_visible()
         shot(page, "rating-web-offline")
-        server, thread = _serve_on(create_app(settings, clock), port)
+        server, thread = serve_on(create_app(settings, clock), port)
         expect(page.locator("#offline")).to_be_hidden(timeout=8000)
         with httpx.Client(base_url=f"{base}/api/v1", timeout=30) as api:
             token = api.post("/auth/login", json={"username": "lan.nt", "password": "demo12345", "counter_id": 1}).json()["token"]

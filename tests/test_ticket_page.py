@@ -4,15 +4,10 @@ driven by Playwright) at phone width, against a real server: a citizen follows t
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from playwright.sync_api import Browser, Page, WebSocket, expect
 from sqlmodel import Session, select
 
@@ -22,7 +17,7 @@ from server.config import Settings
 from server.demo import OFFICERS
 from server.storage import tables
 from tests.conftest import CHUNG_THUC, HO_TICH, NGUOI_CAO_TUOI, Live, Template
-from tests.web import PHONE, Browse, shot
+from tests.web import PHONE, Browse, free_port, serve_on, shot
 
 CENTRE = "Trung tâm Phục vụ hành chính công phường Ba Đình"
 NOT_FOUND = "Không tìm thấy phiếu số thứ tự"
@@ -286,28 +281,6 @@ def test_nothing_personal_and_no_code_in_the_page(live: Live, browse: Browse) ->
     assert [value for value in personal if any(value in frame for frame in frames)] == []
 
 
-def _serve_on(app: FastAPI, port: int) -> tuple[uvicorn.Server, threading.Thread]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.01)
-    return server, thread
-
-
-def _free_port() -> int:
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-    probe.close()
-    return port
-
-
 def _issue(api: httpx.Client, kiosk_token: str) -> dict[str, Any]:
     answer = api.post("/tickets", json={"field_id": HO_TICH}, headers={"Authorization": f"Bearer {kiosk_token}"})
     assert answer.status_code == 201, answer.text
@@ -316,8 +289,8 @@ def _issue(api: httpx.Client, kiosk_token: str) -> dict[str, Any]:
 
 def test_the_page_reconnects_by_itself(browser: Browser, settings: Settings, clock: SettableClock, database: Template) -> None:
     """The server restarts (an update, a power cut): the phone says so, then carries on alone."""
-    port = _free_port()
-    server, thread = _serve_on(create_app(settings, clock), port)
+    port = free_port()
+    server, thread = serve_on(create_app(settings, clock), port)
     base = f"http://127.0.0.1:{port}"
     context = browser.new_context(viewport=PHONE, device_scale_factor=1, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh")
     try:
@@ -336,7 +309,7 @@ def test_the_page_reconnects_by_itself(browser: Browser, settings: Settings, clo
         expect(page.locator("#offline")).to_be_visible()
         shot(page, "ticket-web-offline")
 
-        server, thread = _serve_on(create_app(settings, clock), port)
+        server, thread = serve_on(create_app(settings, clock), port)
         expect(page.locator("#offline")).to_be_hidden(timeout=8000)
         with httpx.Client(base_url=f"{base}/api/v1", timeout=30) as api:
             login = api.post("/auth/login", json={"username": "lan.nt", "password": "demo12345", "counter_id": 1})
@@ -355,9 +328,9 @@ def test_a_ticket_gone_from_the_server_says_so(
 ) -> None:
     """After a restart the server no longer knows the code (a database restored from an earlier
     backup): the page says so in the same words as the 404 page, and stops reconnecting."""
-    port = _free_port()
+    port = free_port()
     app = create_app(settings, clock)
-    server, thread = _serve_on(app, port)
+    server, thread = serve_on(app, port)
     base = f"http://127.0.0.1:{port}"
     context = browser.new_context(viewport=PHONE, device_scale_factor=1, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh")
     try:
@@ -375,7 +348,7 @@ def test_a_ticket_gone_from_the_server_says_so(
             ticket.code = "restored-without-it"
             session.add(ticket)
             session.commit()
-        server, thread = _serve_on(create_app(settings, clock), port)
+        server, thread = serve_on(create_app(settings, clock), port)
         expect(page.get_by_role("heading", name=NOT_FOUND)).to_be_visible(timeout=8000)
         expect(page.get_by_text(CHECK_QR)).to_be_visible()
         expect(page.locator("#offline")).to_be_hidden()

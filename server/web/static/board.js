@@ -64,34 +64,10 @@
     return Math.round(number(text, low, high, fallback));
   }
 
-  // --- the device token (as static/rating.js) ---------------------------------------------------
+  // --- the device token (static/live.js) --------------------------------------------------------
 
-  function readStored() {
-    try {
-      return localStorage.getItem(STORAGE_KEY);
-    } catch (_) {
-      return null;
-    }
-  }
-
-  function store(value) {
-    try {
-      localStorage.setItem(STORAGE_KEY, value);
-    } catch (_) {
-      // Private mode: the token lives as long as the page.
-    }
-  }
-
-  function takeToken() {
-    const fromUrl = new URLSearchParams(location.hash.slice(1)).get("token");
-    if (fromUrl && fromUrl.trim()) {
-      store(fromUrl.trim());
-      // Out of the address bar, the history and any photo of the screen.
-      history.replaceState(null, "", location.pathname + location.search);
-      return fromUrl.trim();
-    }
-    return readStored();
-  }
+  const store = (value) => window.HangdoiLive.storeDeviceToken(STORAGE_KEY, value);
+  const takeToken = () => window.HangdoiLive.takeDeviceToken(STORAGE_KEY);
 
   // --- screens ----------------------------------------------------------------------------------
 

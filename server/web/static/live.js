@@ -145,5 +145,29 @@
     }
   }
 
-  window.HangdoiLive = { LiveFeed };
+  // A device's token (a board, a rating tablet) is given once in the address, `#token=…`: kept in
+  // the browser, and taken out of the address bar, the history and any photo of the screen.
+  function storeDeviceToken(key, value) {
+    try {
+      localStorage.setItem(key, value);
+    } catch (_) {
+      // Private mode: the token lives as long as the page.
+    }
+  }
+
+  function takeDeviceToken(key) {
+    const fromUrl = (new URLSearchParams(location.hash.slice(1)).get("token") || "").trim();
+    if (fromUrl) {
+      storeDeviceToken(key, fromUrl);
+      history.replaceState(null, "", location.pathname + location.search);
+      return fromUrl;
+    }
+    try {
+      return localStorage.getItem(key);
+    } catch (_) {
+      return null;
+    }
+  }
+
+  window.HangdoiLive = { LiveFeed, storeDeviceToken, takeDeviceToken };
 })();

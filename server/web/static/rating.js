@@ -39,32 +39,8 @@
 
   // --- the device token -------------------------------------------------------------------------
 
-  function readStored() {
-    try {
-      return localStorage.getItem(STORAGE_KEY);
-    } catch (_) {
-      return null;
-    }
-  }
-
-  function store(value) {
-    try {
-      localStorage.setItem(STORAGE_KEY, value);
-    } catch (_) {
-      // Private mode: the token lives as long as the page.
-    }
-  }
-
-  function takeToken() {
-    const fromUrl = new URLSearchParams(location.hash.slice(1)).get("token");
-    if (fromUrl && fromUrl.trim()) {
-      store(fromUrl.trim());
-      // Out of the address bar, the history and any screenshot of it.
-      history.replaceState(null, "", location.pathname + location.search);
-      return fromUrl.trim();
-    }
-    return readStored();
-  }
+  const store = (value) => window.HangdoiLive.storeDeviceToken(STORAGE_KEY, value);
+  const takeToken = () => window.HangdoiLive.takeDeviceToken(STORAGE_KEY);
 
   // --- screens ----------------------------------------------------------------------------------
 
