@@ -127,7 +127,9 @@ class Connection(QObject):
         self._heartbeat.stop()
         if self._socket is not None:
             socket, self._socket = self._socket, None
-            socket.disconnected.disconnect(self._on_disconnected)
+            # Nothing this socket says while closing may reach a connection that is going away:
+            # a late signal into a deleted object aborts the process ("pure virtual method called").
+            socket.blockSignals(True)
             socket.close()
             socket.deleteLater()
         self._set_online(False)

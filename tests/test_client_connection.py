@@ -88,3 +88,4 @@ def test_reconnects_and_resyncs_after_a_server_restart(qtbot: QtBot) -> None:
         qtbot.waitUntil(lambda: connection.online and connection.seq == target, timeout=10000)
         assert len(snapshots) >= 2
         connection.stop()
+        kiosk.stop()

@@ -13,7 +13,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from server.realtime import RESYNC, Hub, Subscription
-from tests.conftest import CHUNG_THUC, HO_TICH, Live, nothing_more, receive
+from tests.conftest import CHUNG_THUC, DAT_DAI, HO_TICH, Live, nothing_more, receive
 
 # Every test here runs against SQLite and against PostgreSQL.
 pytestmark = pytest.mark.both_databases
@@ -78,6 +78,19 @@ def test_ticket_subscription_follows_one_ticket_publicly(live: Live) -> None:
         officer.post("/counters/1/call-next")
         mine_called = receive(ws)
         assert mine_called["status"]["state"] == "called" and mine_called["status"]["counter_number"] == 1
+
+
+def test_a_ticket_subscriber_learns_nothing_of_other_tickets(live: Live) -> None:
+    """A citizen's phone sees every sequence number (so no false gap) but nothing of other fields'
+    tickets: not their numbers, counters or ratings."""
+    mine = live.issue(DAT_DAI)
+    ws, snapshot = live.subscribe("ticket", code=mine["code"])
+    with ws:
+        live.issue(HO_TICH)
+        assert receive(ws) == {"type": "event", "seq": snapshot["seq"] + 1, "kind": "other"}
+        live.issue(DAT_DAI)
+        same_field = receive(ws)
+        assert same_field["kind"] == "ticket.issued" and same_field["status"]["label"] == mine["ticket"]["label"]
 
 
 def test_client_that_sees_a_gap_asks_and_gets_a_fresh_snapshot(live: Live) -> None:

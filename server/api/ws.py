@@ -183,9 +183,14 @@ async def _serve(websocket: WebSocket, ctx: AppContext, watch: Watch, subscripti
                 continue
             if message["seq"] <= last_seq:
                 continue  # already in the snapshot this client has
-            if watch.scope == "ticket" and watch.concerns_ticket(message):
-                status = await run_in_threadpool(watch.ticket_status)
-                text = json.dumps({**message, "status": status}, ensure_ascii=False)
+            if watch.scope == "ticket":
+                if watch.concerns_ticket(message):
+                    status = await run_in_threadpool(watch.ticket_status)
+                    text = json.dumps({**message, "status": status}, ensure_ascii=False)
+                else:
+                    # A citizen's phone learns nothing about other tickets (not even their ratings),
+                    # but still sees every sequence number, so it never takes this for a gap.
+                    text = json.dumps({"type": "event", "seq": message["seq"], "kind": "other"})
             await websocket.send_text(text)
             last_seq = message["seq"]
 

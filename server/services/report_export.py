@@ -255,6 +255,9 @@ def to_xlsx(report: out.ReportOut) -> bytes:
             for col_index, cell in enumerate(row, start=1):
                 target = sheet.cell(row=row_index + 2, column=col_index)
                 target.number_format = NUMBER_FORMATS[cell.kind]
+                if isinstance(cell.value, str):
+                    # Names are typed by administrators: "=HYPERLINK(…)" must stay text, never a formula.
+                    target.data_type = "s"
                 if cell.kind in ("date", "datetime"):
                     target.alignment = Alignment(horizontal="left")
                 if row_index in table.bold_rows:
@@ -272,6 +275,9 @@ def to_xlsx(report: out.ReportOut) -> bytes:
 # --- CSV ------------------------------------------------------------------------------------------
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _csv_text(cell: Cell) -> str:
     value = cell.value
     if value is None:
@@ -284,7 +290,9 @@ def _csv_text(cell: Cell) -> str:
         return value.isoformat()
     if cell.kind == "datetime" and isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M")
-    return str(value)
+    text = str(value)
+    # A spreadsheet opening the CSV would run a name starting like a formula: keep it text.
+    return "'" + text if isinstance(value, str) and text[:1] in FORMULA_STARTS else text
 
 
 def check_csv_table(slug: str | None) -> str:

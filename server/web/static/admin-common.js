@@ -188,6 +188,7 @@
   // A file from the API (an Excel report): fetched with the token, then saved by the browser.
   async function download(path, query, fallbackName) {
     const answer = await request(path, { query });
+    if (answer.status === 401 && session.token) signedOut("Phiên đăng nhập đã hết hạn hoặc đã bị thu hồi. Xin đăng nhập lại.");
     if (!answer.ok) throw await errorOf(answer);
     const disposition = answer.headers.get("Content-Disposition") || "";
     const match = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(disposition);
@@ -204,6 +205,8 @@
   // --- sign-in ------------------------------------------------------------------------------------
 
   function signedOut(message) {
+    // A modal dialog would sit over the sign-in form.
+    for (const dialog of document.querySelectorAll("dialog[open]")) dialog.close();
     session.token = null;
     store(TOKEN_KEY, null);
     showSignIn(message);

@@ -288,6 +288,7 @@
   const scope = () => ({ centre_id: session.centre.id });
 
   async function load() {
+    if (!session.centre) return; // a fresh install: the first centre is still to be created
     const [fields, counters, officers, devices, groups] = await Promise.all([
       A.api("/admin/fields", { query: scope() }),
       A.api("/admin/counters", { query: scope() }),
@@ -301,16 +302,23 @@
     Object.assign(data, { fields, counters, officers, devices, groups });
   }
 
+  // After a save the server has it: a failed refresh is said, never shown as a refused form.
   async function changed(message) {
-    await A.refreshCentres();
-    await load();
-    render();
-    A.toast(message);
+    try {
+      await A.refreshCentres();
+      await load();
+      render();
+      A.toast(message);
+    } catch (problem) {
+      render();
+      A.toast(`${message} ${problem.message}`, true);
+    }
   }
 
   // --- tabs ----------------------------------------------------------------------------------------
 
   function render() {
+    if (!session.centre) tab = "centre";
     for (const button of document.querySelectorAll(".tabs button")) {
       button.setAttribute("aria-selected", String(button.dataset.tab === tab));
     }
@@ -447,6 +455,13 @@
   }
 
   function renderCentre() {
+    if (!session.centre) {
+      return card(
+        "Chưa có Trung tâm nào",
+        el("button", { type: "button", className: "primary", id: "add-centre", onclick: () => formDialog("Thêm Trung tâm", CENTRE_INFO, { working_days: "01234", max_priority_in_row: 2, timezone: TIMEZONES[0] }, addCentre, { validate: hoursCheck }) }, "Thêm Trung tâm"),
+        el("p", { className: "muted" }, "Máy chủ chưa có Trung tâm nào. Hãy thêm Trung tâm đầu tiên, rồi đến lĩnh vực, quầy, cán bộ và thiết bị."),
+      );
+    }
     const centre = { ...session.centre, voice_digit_by_digit: String(session.centre.voice_digit_by_digit) };
     const cards = [
       card("Thông tin và giờ làm việc", null, buildForm(CENTRE_INFO, centre, { onSave: saveCentre("Đã lưu thông tin Trung tâm."), validate: hoursCheck })),
@@ -718,9 +733,9 @@
 
   async function addDevice(values) {
     const created = await A.api("/admin/devices", { method: "POST", body: { ...deviceBody(values), centre_id: session.centre.id } });
-    await load();
-    render();
+    // The token exists only in this answer: show it before anything else can fail.
     showToken(created);
+    reload();
     return KEEP_OPEN;
   }
 
@@ -812,7 +827,7 @@
       A.toast(problem.message, true);
       return;
     }
-    if (!$("dialog").open) render();
+    render(); // the tab behind the dialog; an open dialog keeps what is being typed
   }
 
   main();

@@ -73,7 +73,10 @@
       clearTimeout(this.silenceTimer);
       const socket = this.ws;
       this.silenceTimer = setTimeout(() => {
-        if (socket && socket === this.ws) socket.close();
+        // A dead link may take the browser a minute more to call closed: reconnect now.
+        if (!socket || socket !== this.ws || this.stopped) return;
+        this.onOnline(false);
+        this.connect();
       }, SILENCE_MS);
     }
 
