@@ -129,9 +129,7 @@
     showError("");
     button.disabled = true;
     try {
-      // The file holds the report on screen, even if the dates were edited since.
-      const range = shown ? { ...query(), date_from: shown.date_from, date_to: shown.date_to } : query();
-      const name = await A.download(path, { ...range, ...extra }, fallbackName);
+      const name = await A.download(path, { ...query(), ...extra }, fallbackName);
       A.toast(`Đã tải tệp ${name}`);
     } catch (problem) {
       showError(problem.message);
