@@ -309,6 +309,8 @@ def test_refused_actions_show_a_short_message_and_change_nothing(qtbot: QtBot, a
 
     live.issue(HO_TICH)
     press(qtbot, app, Qt.Key.Key_F1)
+    # The call's answer must be in before Hoàn thành can be pressed (on a loaded machine it takes a while).
+    qtbot.waitUntil(lambda: app.model.current is not None and app.page.finish_button.isEnabled(), timeout=WAIT)
     # A double press of Hoàn thành: every action waits for the first answer, so it acts once.
     sent: list[str] = []
     original_send = app.model.connection.send
