@@ -21,6 +21,23 @@
     { key: "config", href: "/admin", label: "Cấu hình" },
   ];
 
+  // Words every admin page shows for a counter's state, a device's kind and a kiosk's printer.
+  const COUNTER_STATES = {
+    open: { text: "Đang mở", tone: "good" },
+    paused: { text: "Tạm dừng", tone: "warn" },
+    closed: { text: "Đóng", tone: "off" },
+  };
+  const DEVICE_KINDS = { kiosk: "Máy lấy số", display: "Màn hình chờ", counter_panel: "Màn hình quầy" };
+  const PRINTER_STATES = {
+    ok: { text: "Bình thường", tone: "good" },
+    paper_low: { text: "Sắp hết giấy", tone: "warn" },
+    paper_out: { text: "Hết giấy", tone: "bad" },
+    cover_open: { text: "Nắp máy in đang mở", tone: "bad" },
+    offline: { text: "Máy in mất kết nối", tone: "bad" },
+    error: { text: "Máy in lỗi", tone: "bad" },
+    "": { text: "Chưa báo", tone: "off" },
+  };
+
   class ApiError extends Error {
     constructor(status, code, message, fields) {
       super(message);
@@ -346,6 +363,9 @@
   }
 
   window.HangdoiAdmin = {
+    COUNTER_STATES,
+    DEVICE_KINDS,
+    PRINTER_STATES,
     ApiError,
     api,
     download,

@@ -10,16 +10,7 @@
 
   const TIMEZONES = ["Asia/Ho_Chi_Minh", "Asia/Bangkok"];
   const DAYS = ["Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật"];
-  const DEVICE_KINDS = { kiosk: "Máy lấy số", display: "Màn hình chờ", counter_panel: "Màn hình quầy" };
-  const PRINTER = {
-    ok: ["Bình thường", "good"],
-    paper_low: ["Sắp hết giấy", "warn"],
-    paper_out: ["Hết giấy", "bad"],
-    cover_open: ["Nắp máy in đang mở", "bad"],
-    offline: ["Máy in mất kết nối", "bad"],
-    error: ["Máy in lỗi", "bad"],
-    "": ["Chưa báo", "off"],
-  };
+  const { COUNTER_STATES, DEVICE_KINDS, PRINTER_STATES } = A;
   const SCALES = {
     3: "Hài lòng · Bình thường · Không hài lòng",
     4: "Rất hài lòng · Hài lòng · Bình thường · Không hài lòng",
@@ -570,7 +561,6 @@
     { name: "field_ids", label: "Lĩnh vực quầy phục vụ, theo thứ tự gọi", type: "fieldOrder", help: "Tích các lĩnh vực; lĩnh vực đứng đầu được gọi trước. Dùng ↑ ↓ để đổi thứ tự." },
   ];
 
-  const COUNTER_STATES = { open: ["Đang mở", "good"], paused: ["Tạm dừng", "warn"], closed: ["Đóng", "off"] };
 
   function fieldNames(ids) {
     return ids.map((id) => (data.fields.find((f) => f.id === id) || { name: `#${id}` }).name).join(", ");
@@ -578,7 +568,7 @@
 
   function renderCounters() {
     const rows = data.counters.map((counter) => {
-      const [stateText, stateClass] = COUNTER_STATES[counter.state] || [counter.state, "off"];
+      const { text: stateText, tone: stateClass } = COUNTER_STATES[counter.state] || { text: counter.state, tone: "off" };
       return el(
         "tr",
         { className: counter.active ? "" : "inactive", dataset: { number: counter.number } },
@@ -692,7 +682,7 @@
 
   function printerBadge(device) {
     if (device.kind !== "kiosk") return "—";
-    const [text, cls] = PRINTER[device.printer_state] || [device.printer_state, "warn"];
+    const { text, tone: cls } = PRINTER_STATES[device.printer_state] || { text: device.printer_state, tone: "warn" };
     return el("span", { className: `badge ${cls}` }, text);
   }
 

@@ -26,21 +26,7 @@
   // A field with less than this share of its daily numbers left is flagged before it runs out.
   const FEW_NUMBERS_SHARE = 0.1;
 
-  const COUNTER_STATES = {
-    open: { text: "Đang mở", tone: "good" },
-    paused: { text: "Tạm dừng", tone: "warn" },
-    closed: { text: "Đóng", tone: "off" },
-  };
-  const DEVICE_KINDS = { kiosk: "Máy lấy số", display: "Màn hình chờ", counter_panel: "Màn hình quầy" };
-  const PRINTER_STATES = {
-    ok: { text: "Bình thường", tone: "good" },
-    paper_low: { text: "Sắp hết giấy", tone: "warn" },
-    paper_out: { text: "Hết giấy", tone: "bad" },
-    cover_open: { text: "Nắp máy in đang mở", tone: "bad" },
-    offline: { text: "Máy in mất kết nối", tone: "bad" },
-    error: { text: "Máy in lỗi", tone: "bad" },
-    "": { text: "Chưa báo", tone: "off" },
-  };
+  const { COUNTER_STATES, DEVICE_KINDS, PRINTER_STATES } = window.HangdoiAdmin;
   const WEEKDAYS = ["Chủ nhật", "Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy"];
   const SIGNED_OUT_CODES = new Set(["not_authenticated", "invalid_token"]);
 
