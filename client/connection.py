@@ -290,7 +290,8 @@ class Connection(QObject):
         if status is None:
             if time.monotonic() < pending.deadline:
                 delay = RECONNECT_DELAYS[min(pending.attempts - 1, len(RECONNECT_DELAYS) - 1)]
-                QTimer.singleShot(int(delay * 1000), lambda: self._dispatch(pending))
+                # Bound to this connection: a retry must not fire into one that has been deleted.
+                QTimer.singleShot(int(delay * 1000), self, lambda: self._dispatch(pending))
                 return
             result = Reply(None, code="unreachable", message=UNREACHABLE)
         else:

@@ -89,3 +89,8 @@ def test_reconnects_and_resyncs_after_a_server_restart(qtbot: QtBot) -> None:
         assert len(snapshots) >= 2
         connection.stop()
         kiosk.stop()
+        # Deleted inside the event loop while Python still holds them, not by the garbage collector
+        # at some later moment with Qt events still queued for them.
+        for finished in (connection, kiosk):
+            finished.deleteLater()
+        qtbot.wait(200)
