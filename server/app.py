@@ -39,7 +39,7 @@ async def _housekeeping(ctx: AppContext) -> None:
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or Settings()
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, settings.db_pool_size, settings.db_pool_overflow)
     hub = Hub()
     ctx = AppContext(
         settings=settings,

@@ -19,7 +19,7 @@ from server.services.admin import add_device
 from server.services.auth import create_officer
 from server.services.errors import QueueError
 from server.storage import tables
-from server.storage.database import make_engine, writer
+from server.storage.database import is_sqlite, make_engine, writer
 from server.storage.migrate import upgrade
 
 # Websocket messages from clients are small JSON commands; anything larger is refused.
@@ -161,7 +161,16 @@ def cmd_server(args: argparse.Namespace) -> int:
         os.environ["HANGDOI_HOST"] = args.host
     if args.port:
         os.environ["HANGDOI_PORT"] = str(args.port)
+    if args.workers:
+        os.environ["HANGDOI_WORKERS"] = str(args.workers)
     settings = _settings()
+    if settings.workers < 1:
+        raise CliError("số tiến trình (--workers) phải từ 1 trở lên.")
+    if settings.workers > 1 and is_sqlite(settings.database_url):
+        raise CliError(
+            "chạy nhiều tiến trình (--workers) cần PostgreSQL (HANGDOI_DATABASE_URL=postgresql+psycopg://…); "
+            "với SQLite hãy chạy một tiến trình."
+        )
     upgrade(settings.database_url)
     print(f"hangdoi: máy chủ tại http://{settings.host}:{settings.port}  (tài liệu API: /docs)", flush=True)
     uvicorn.run(
@@ -171,6 +180,7 @@ def cmd_server(args: argparse.Namespace) -> int:
         port=settings.port,
         ws_max_size=WS_MAX_MESSAGE_BYTES,
         log_level=settings.log_level,
+        workers=settings.workers,
         # Behind nginx on a province server; harmless on a centre's LAN.
         proxy_headers=True,
     )
@@ -184,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("server", help="chạy máy chủ")
     p.add_argument("--host")
     p.add_argument("--port", type=int)
+    p.add_argument("--workers", type=int, help="số tiến trình máy chủ (nhiều hơn 1 cần PostgreSQL)")
     p.set_defaults(func=cmd_server)
 
     p = sub.add_parser("migrate", help="cập nhật cấu trúc cơ sở dữ liệu")

@@ -38,6 +38,13 @@ class Settings(BaseSettings):
     # Server → client heartbeat period; a peer silent for 3 periods is taken as dead.
     heartbeat_seconds: float = 15.0
     log_level: str = "info"
+    # Server processes (uvicorn workers). More than one needs PostgreSQL: the workers share live
+    # events through LISTEN/NOTIFY, which SQLite has no equivalent of.
+    workers: int = 1
+    # PostgreSQL connections each worker keeps; size the server's max_connections for
+    # workers x (db_pool_size + db_pool_overflow + 1 listener) per server process.
+    db_pool_size: int = 10
+    db_pool_overflow: int = 10
 
     @classmethod
     def settings_customise_sources(

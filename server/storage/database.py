@@ -21,10 +21,16 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def make_engine(url: str) -> Engine:
+def is_postgres(url: str) -> bool:
+    return make_url(url).get_backend_name() == "postgresql"
+
+
+def make_engine(url: str, pool_size: int = 10, max_overflow: int = 10) -> Engine:
     if not is_sqlite(url):
-        # As many connections as the thread pool has threads (40), so no request waits for one.
-        return create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
+        # A province server runs several workers against one PostgreSQL, whose max_connections
+        # (100 by default) they share: each worker keeps a small pool, and a request beyond it
+        # waits for a connection rather than failing.
+        return create_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True)
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
