@@ -15,10 +15,11 @@ from server import __version__
 from server.api import admin, auth, counters, devices, errors, reports, tickets, ws
 from server.clock import Clock, SystemClock
 from server.config import Settings
-from server.realtime import Hub, InProcessBroker
+from server.postgres_broker import PostgresBroker
+from server.realtime import Broker, Hub, InProcessBroker
 from server.services import maintenance
 from server.services.context import AppContext
-from server.storage.database import is_sqlite, make_engine
+from server.storage.database import is_postgres, is_sqlite, make_engine
 from server.web import pages
 
 API_PREFIX = "/api/v1"
@@ -41,17 +42,20 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     settings = settings or Settings()
     engine = make_engine(settings.database_url, settings.db_pool_size, settings.db_pool_overflow)
     hub = Hub()
+    # One process on SQLite; on PostgreSQL any number of workers and servers share events.
+    broker: Broker = PostgresBroker(hub, settings.database_url) if is_postgres(settings.database_url) else InProcessBroker(hub)
     ctx = AppContext(
         settings=settings,
         engine=engine,
         clock=clock or SystemClock(),
-        broker=InProcessBroker(hub),
+        broker=broker,
         write_lock=threading.Lock() if is_sqlite(settings.database_url) else None,
     )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         hub.attach(asyncio.get_running_loop())
+        await broker.start()
         # Everything allocated so far lives as long as the server: keeping it out of the garbage
         # collector's full passes removes 100 ms pauses that would delay calls to the screens.
         gc.collect()
@@ -59,6 +63,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         housekeeping = asyncio.create_task(_housekeeping(ctx))
         yield
         housekeeping.cancel()
+        await broker.stop()
         engine.dispose()
 
     app = FastAPI(

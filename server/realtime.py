@@ -122,6 +122,18 @@ class Hub:
         log.warning("centre %s: events %s..%s never arrived; subscribers will resync", centre_id, missing_from, min(pending) - 1)
         self._flush(centre_id)
 
+    def reset(self) -> None:
+        """Forget every centre's sequence position and send every subscriber a fresh snapshot:
+        for when events may have been lost (the broker lost its connection)."""
+        for timer in self._gap_timers.values():
+            timer.cancel()
+        self._gap_timers.clear()
+        self._next_seq.clear()
+        self._pending.clear()
+        for subs in self._subscribers.values():
+            for sub in subs:
+                sub.request_resync()
+
     def _deliver(self, centre_id: int, message: Message) -> None:
         subscribers = self._subscribers.get(centre_id)
         if not subscribers:
@@ -132,11 +144,16 @@ class Hub:
 
 
 class Broker(Protocol):
-    """How a committed command's events reach every server process's hub."""
+    """How a committed command's events reach every server process's hub: the in-process broker
+    for SQLite (one process), PostgresBroker (LISTEN/NOTIFY) for several."""
 
     def in_transaction(self, connection: Any, centre_id: int, messages: Sequence[Message]) -> None: ...
 
     def after_commit(self, centre_id: int, messages: Sequence[Message]) -> None: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
 
 
 class InProcessBroker:
@@ -150,3 +167,9 @@ class InProcessBroker:
 
     def after_commit(self, centre_id: int, messages: Sequence[Message]) -> None:
         self.hub.publish(centre_id, messages)
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None

@@ -55,12 +55,14 @@ POSTGRES_URL = os.environ.get("HANGDOI_TEST_POSTGRES_URL", "postgresql+psycopg:/
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "both_databases: run the module's server tests on SQLite and on PostgreSQL")
+    config.addinivalue_line("markers", "postgresql: run the module's server tests on PostgreSQL only")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
-        both = metafunc.definition.get_closest_marker("both_databases") is not None
-        metafunc.parametrize("backend", ["sqlite", "postgresql"] if both else ["sqlite"], indirect=True)
+        marked = metafunc.definition.get_closest_marker
+        backends = ["sqlite", "postgresql"] if marked("both_databases") else ["postgresql"] if marked("postgresql") else ["sqlite"]
+        metafunc.parametrize("backend", backends, indirect=True)
 
 
 @pytest.fixture

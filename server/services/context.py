@@ -119,10 +119,21 @@ class UnitOfWork:
                 self.ctx.write_lock.release()  # type: ignore[union-attr]
 
     def lock_centre(self, centre_id: int) -> tables.Centre:
-        """Lock the centre row first in every command. On PostgreSQL this puts a centre's commands
-        one after another (its sequence numbers must not interleave); on SQLite BEGIN IMMEDIATE has
-        already done so. Taking it first, always, means two commands never wait on each other in
-        opposite orders."""
+        """Lock the centre row first in every command: this is how numbering and calling stay
+        exactly-once on PostgreSQL, with any number of workers and servers.
+
+        Which: a row lock (SELECT … FOR UPDATE on the centre), held until commit. Every command of
+        a centre runs after the previous one committed, so two kiosks cannot read the same "last
+        number" and two counters cannot pick the same waiting ticket.
+        Why not SKIP LOCKED: a counter skipping a locked ticket would call the next one out of
+        queue order, and the centre's event sequence numbers (which the screens use to notice a
+        lost event) must still be handed out one at a time, in commit order, which needs exactly
+        this lock. Why not compare-and-set: under a Monday-morning rush the losers retry the
+        whole command, wasting more time than waiting would. The cost is small: a centre's
+        command holds the lock for a few milliseconds, and different centres never wait for each
+        other. On SQLite BEGIN IMMEDIATE has already serialised all writers.
+        Taking this lock first, always, means two commands never wait on each other in opposite
+        orders (no deadlock)."""
         centre = self.session.exec(_LOCK_CENTRE, params={"centre_id": centre_id}).first()
         if centre is None:
             raise NotFound("centre_not_found", "Không tìm thấy Trung tâm.")
