@@ -72,7 +72,7 @@ def test_ticket_subscription_follows_one_ticket_publicly(live: Live) -> None:
         officer.post("/counters/1/call-next")
         # counter.opened came first (login at the counter), then the call of 1001.
         updates = [receive(ws), receive(ws)]
-        assert updates[-1]["kind"] == "ticket.called" and updates[-1]["status"]["people_ahead"] == 0
+        assert updates[-1]["kind"] == "other" and updates[-1]["status"]["people_ahead"] == 0
         officer.post("/counters/1/finish")
         receive(ws)
         officer.post("/counters/1/call-next")
@@ -81,8 +81,10 @@ def test_ticket_subscription_follows_one_ticket_publicly(live: Live) -> None:
 
 
 def test_a_ticket_subscriber_learns_nothing_of_other_tickets(live: Live) -> None:
-    """A citizen's phone sees every sequence number (so no false gap) but nothing of other fields'
-    tickets: not their numbers, counters or ratings."""
+    """A citizen's phone sees every sequence number (so no false gap) but nothing of other
+    tickets, in its field or not: not their numbers, counters or ratings. When its own queue
+    moves it gets its ticket's new status."""
+    first = live.issue(DAT_DAI)
     mine = live.issue(DAT_DAI)
     ws, snapshot = live.subscribe("ticket", code=mine["code"])
     with ws:
@@ -90,7 +92,25 @@ def test_a_ticket_subscriber_learns_nothing_of_other_tickets(live: Live) -> None
         assert receive(ws) == {"type": "event", "seq": snapshot["seq"] + 1, "kind": "other"}
         live.issue(DAT_DAI)
         same_field = receive(ws)
-        assert same_field["kind"] == "ticket.issued" and same_field["status"]["label"] == mine["ticket"]["label"]
+        assert set(same_field) == {"type", "seq", "kind", "status"} and same_field["kind"] == "other"
+        assert same_field["status"]["label"] == mine["ticket"]["label"]
+        officer = live.officer("mai.lt", 3)  # counter 3 serves Đất đai
+        assert receive(ws)["kind"] == "other"  # the counter opened
+        assert officer.post("/counters/3/call-next").json()["ticket"]["id"] == first["ticket"]["id"]
+        called_other = receive(ws)
+        assert called_other["kind"] == "other" and called_other["status"]["people_ahead"] == 0
+        # (the status lists the numbers now being served, as the waiting-room TV shows them)
+        assert set(called_other) == {"type", "seq", "kind", "status"}
+        assert officer.post("/counters/3/finish").status_code == 200
+        assert receive(ws)["kind"] == "other"
+        rated = officer.post("/counters/3/rating", json={"ticket_id": first["ticket"]["id"], "level": 1, "reason": "Chờ lâu"})
+        assert rated.status_code == 200, rated.text
+        rating_event = receive(ws)
+        assert rating_event["kind"] == "other" and "Chờ lâu" not in json.dumps(rating_event, ensure_ascii=False)
+        officer.post("/counters/3/call-next")
+        mine_called = receive(ws)
+        assert mine_called["kind"] == "ticket.called" and mine_called["ticket"]["label"] == mine["ticket"]["label"]
+        assert mine_called["status"]["state"] == "called"
 
 
 def test_client_that_sees_a_gap_asks_and_gets_a_fresh_snapshot(live: Live) -> None:

@@ -118,6 +118,18 @@ class Watch:
             or message.get("kind") == "config.updated"
         )
 
+    def public_event(self, message: Message, status: dict[str, Any] | None) -> Message:
+        """What a phone following one ticket gets of an event: all of it if the event is about
+        that ticket, only its sequence number (and the ticket's new status) otherwise."""
+        own = (message.get("ticket") or {}).get("id") == self.ticket_id
+        if not own:
+            public: Message = {"type": "event", "seq": message["seq"], "kind": "other"}
+        else:
+            public = {key: message[key] for key in ("type", "seq", "kind", "at", "ticket", "counter_number") if key in message}
+        if status is not None:
+            public["status"] = status
+        return public
+
     def ticket_status(self) -> dict[str, Any]:
         with self.ctx.read() as session:
             assert self.request.code is not None
@@ -184,13 +196,13 @@ async def _serve(websocket: WebSocket, ctx: AppContext, watch: Watch, subscripti
             if message["seq"] <= last_seq:
                 continue  # already in the snapshot this client has
             if watch.scope == "ticket":
+                # A citizen's phone learns nothing about other tickets (not their numbers, counters
+                # or ratings), but still sees every sequence number, so it never takes one for a
+                # gap; when its own queue moved, it gets its ticket's new status.
+                text = json.dumps(watch.public_event(message, None), ensure_ascii=False)
                 if watch.concerns_ticket(message):
                     status = await run_in_threadpool(watch.ticket_status)
-                    text = json.dumps({**message, "status": status}, ensure_ascii=False)
-                else:
-                    # A citizen's phone learns nothing about other tickets (not even their ratings),
-                    # but still sees every sequence number, so it never takes this for a gap.
-                    text = json.dumps({"type": "event", "seq": message["seq"], "kind": "other"})
+                    text = json.dumps(watch.public_event(message, status), ensure_ascii=False)
             await websocket.send_text(text)
             last_seq = message["seq"]
 
