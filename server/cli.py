@@ -161,7 +161,7 @@ def cmd_server(args: argparse.Namespace) -> int:
         os.environ["HANGDOI_HOST"] = args.host
     if args.port:
         os.environ["HANGDOI_PORT"] = str(args.port)
-    if args.workers:
+    if args.workers is not None:
         os.environ["HANGDOI_WORKERS"] = str(args.workers)
     settings = _settings()
     if settings.workers < 1:

@@ -171,3 +171,13 @@ def test_voice_build_makes_a_complete_pack(tmp_path: Path) -> None:
     result = hangdoi(tmp_path, "voice", "build", "--out", str(tmp_path / "voice"))
     assert "Đã tạo gói giọng đọc" in result.stdout
     assert VoicePack.load(tmp_path / "voice").missing() == []
+
+
+def test_several_workers_are_refused_on_sqlite_with_a_clear_reason(tmp_path: Path) -> None:
+    """The in-process hub cannot reach other processes: SQLite runs one server process."""
+    result = hangdoi(tmp_path, "server", "--port", "1", "--workers", "4", check=False)
+    assert result.returncode == 2
+    assert "cần PostgreSQL" in result.stderr and "HANGDOI_DATABASE_URL" in result.stderr
+    zero = hangdoi(tmp_path, "server", "--port", "1", "--workers", "0", check=False)
+    assert zero.returncode == 2 and "từ 1 trở lên" in zero.stderr
+    assert not (tmp_path / "hangdoi.sqlite3").exists(), "refused before touching the database"
