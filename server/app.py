@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     )
     app.state.ctx = ctx
     app.state.hub = hub
+    app.state.credential_checks = ws.CredentialChecks(ctx)
     errors.install(app)
 
     api = APIRouter(prefix=API_PREFIX)

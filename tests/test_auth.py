@@ -173,3 +173,31 @@ def test_logout_always_revokes_and_pauses_a_counter_still_serving(live: Live) ->
     # The next officer at the desk takes over and finishes the citizen's service.
     successor = live.officer("hung.tv", 1)
     assert successor.post("/counters/1/finish").json()["ticket"]["state"] == "done"
+
+
+def test_live_feeds_check_many_tokens_in_one_batch(live: Live) -> None:
+    """The heartbeat's credential check for many feeds at once gives each token its own answer."""
+    from server.services.auth import check_tokens
+
+    admin = live.admin()
+    good_officer = live.login("lan.nt")
+    signed_out = live.login("hung.tv")
+    assert live.client(signed_out).post("/auth/logout").status_code in (200, 204)
+    devices = {d["kind"]: d["id"] for d in admin.get("/admin/devices").json()}
+    assert admin.delete(f"/admin/devices/{devices['kiosk']}").status_code == 200  # the kiosk is revoked
+    live.clock.advance(minutes=5)
+    checked_at = live.clock.now()
+    results = check_tokens(
+        live.ctx,
+        [good_officer, signed_out, live.devices["display"], live.devices["kiosk"], "hdd_khongco", "rác"],
+    )
+    assert results[good_officer] is None and results[live.devices["display"]] is None
+    assert results[signed_out] is not None and results[signed_out].code == "invalid_token"
+    assert results[live.devices["kiosk"]] is not None and "thu hồi" in results[live.devices["kiosk"]].message
+    assert results["hdd_khongco"] is not None and results["rác"] is not None
+    live.clock.advance(hours=13)  # past the officers' 12-hour token
+    assert check_tokens(live.ctx, [good_officer])[good_officer] is not None
+    # The display is seen by the check, as by any request (the console shows it online).
+    with Session(live.ctx.engine) as session:
+        display = session.get(tables.Device, devices["display"])
+        assert display is not None and display.last_seen_at == checked_at

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Collection
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from server import schemas
 from server.engine import queue as engine
@@ -44,6 +45,47 @@ _OFFICER_BY_TOKEN = (
 _DEVICE_BY_TOKEN = select(tables.Device).where(tables.Device.token_hash == bindparam("digest"))
 
 
+_OFFICERS_BY_TOKENS = (
+    select(tables.AuthSession, tables.Officer)
+    .join(tables.Officer)
+    .where(col(tables.AuthSession.token_hash).in_(bindparam("digests", expanding=True)))
+)
+_DEVICES_BY_TOKENS = select(tables.Device).where(col(tables.Device.token_hash).in_(bindparam("digests", expanding=True)))
+
+BAD_DEVICE = "Mã thiết bị không hợp lệ hoặc đã bị thu hồi."
+
+
+def _officer_actor(auth: tables.AuthSession, officer: tables.Officer, now: datetime) -> Actor:
+    if auth.revoked_at is not None or auth.expires_at <= now or not officer.active:
+        raise Unauthorized("invalid_token", BAD_TOKEN)
+    return Actor(
+        kind="officer",
+        id=officer.id,  # type: ignore[arg-type]
+        centre_id=officer.centre_id,
+        role=officer.role,
+        name=officer.full_name,
+        counter_id=auth.counter_id,
+        session_id=auth.id,
+    )
+
+
+def _device_actor(device: tables.Device | None) -> Actor:
+    if device is None or not device.active:
+        raise Unauthorized("invalid_token", BAD_DEVICE)
+    return Actor(
+        kind="device",
+        id=device.id,  # type: ignore[arg-type]
+        centre_id=device.centre_id,
+        role=device.kind,
+        name=device.name,
+        counter_id=device.counter_id,
+    )
+
+
+def _is_stale(device: tables.Device, now: datetime) -> bool:
+    return device.last_seen_at is None or now - device.last_seen_at >= LAST_SEEN_EVERY
+
+
 def authenticate(ctx: AppContext, token: str | None) -> Actor:
     if not token:
         raise Unauthorized("not_authenticated", "Cần đăng nhập hoặc mã thiết bị để thực hiện thao tác này.")
@@ -54,35 +96,51 @@ def authenticate(ctx: AppContext, token: str | None) -> Actor:
             row = session.exec(_OFFICER_BY_TOKEN, params={"digest": digest}).first()
             if row is None:
                 raise Unauthorized("invalid_token", BAD_TOKEN)
-            auth, officer = row
-            if auth.revoked_at is not None or auth.expires_at <= now or not officer.active:
-                raise Unauthorized("invalid_token", BAD_TOKEN)
-            return Actor(
-                kind="officer",
-                id=officer.id,  # type: ignore[arg-type]
-                centre_id=officer.centre_id,
-                role=officer.role,
-                name=officer.full_name,
-                counter_id=auth.counter_id,
-                session_id=auth.id,
-            )
+            return _officer_actor(*row, now)
         if not token.startswith(DEVICE_TOKEN_PREFIX):
             raise Unauthorized("invalid_token", BAD_TOKEN)
         device = session.exec(_DEVICE_BY_TOKEN, params={"digest": digest}).first()
-        if device is None or not device.active:
-            raise Unauthorized("invalid_token", "Mã thiết bị không hợp lệ hoặc đã bị thu hồi.")
-        actor = Actor(
-            kind="device",
-            id=device.id,  # type: ignore[arg-type]
-            centre_id=device.centre_id,
-            role=device.kind,
-            name=device.name,
-            counter_id=device.counter_id,
-        )
-        stale = device.last_seen_at is None or now - device.last_seen_at >= LAST_SEEN_EVERY
+        actor = _device_actor(device)
+        stale = device is not None and _is_stale(device, now)
     if stale:
         touch_device(ctx, actor.id)
     return actor
+
+
+def check_tokens(ctx: AppContext, tokens: Collection[str]) -> dict[str, Unauthorized | None]:
+    """Whether each token is still good (None) or why not, with two reads for any number of them.
+    The live feeds check their credentials once a heartbeat: thousands of screens on one server
+    cost a read per batch, not one per screen."""
+    now = ctx.clock.now()
+    results: dict[str, Unauthorized | None] = {t: Unauthorized("invalid_token", BAD_TOKEN) for t in tokens}
+    by_digest = {token_hash(t): t for t in tokens}
+    officer_digests = [d for d, t in by_digest.items() if t.startswith(OFFICER_TOKEN_PREFIX)]
+    device_digests = [d for d, t in by_digest.items() if t.startswith(DEVICE_TOKEN_PREFIX)]
+    seen: list[int] = []
+    with ctx.read() as session:
+        if officer_digests:
+            for auth, officer in session.exec(_OFFICERS_BY_TOKENS, params={"digests": officer_digests}).all():
+                token = by_digest[auth.token_hash]
+                try:
+                    _officer_actor(auth, officer, now)
+                    results[token] = None
+                except Unauthorized as refusal:
+                    results[token] = refusal
+        if device_digests:
+            for token in (by_digest[d] for d in device_digests):
+                results[token] = Unauthorized("invalid_token", BAD_DEVICE)
+            for device in session.exec(_DEVICES_BY_TOKENS, params={"digests": device_digests}).all():
+                try:
+                    _device_actor(device)
+                except Unauthorized as refusal:
+                    results[by_digest[device.token_hash]] = refusal
+                    continue
+                results[by_digest[device.token_hash]] = None
+                if _is_stale(device, now):
+                    seen.append(device.id)  # type: ignore[arg-type]
+    for device_id in seen:
+        touch_device(ctx, device_id)
+    return results
 
 
 def touch_device(ctx: AppContext, device_id: int, printer_state: str | None = None) -> None:
