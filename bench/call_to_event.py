@@ -1,6 +1,10 @@
 """Benchmark: from a counter's "call next" to every subscribed screen holding the event.
 
-Run: python bench/call_to_event.py [--quick]. Prints one JSON metric per line on stdout.
+Run: python bench/call_to_event.py [--quick] [--db sqlite|postgres] [--workers N]. Prints one
+JSON metric per line on stdout: `call_to_event_p99_ms_50subs` … on SQLite (one server process),
+`call_to_event_p99_ms_pg_w4_50subs` … on PostgreSQL with 4 workers. With several workers the
+officer's command and each subscriber may land on different workers, so the figure includes the
+hop between workers (PostgreSQL LISTEN/NOTIFY).
 
 One process holds the officer's HTTP client and the websocket subscribers (the `websockets`
 library, asyncio), so both ends of each measurement use the same time.perf_counter clock: the
@@ -27,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from _server import API, Server, emit, log, percentile, running_server
+from _server import API, Db, Server, emit, log, metric_tag, percentile, running_server
 from websockets.asyncio.client import ClientConnection, connect
 
 OFFICER = "lan.nt"
@@ -209,8 +213,8 @@ def _ms(values_s: list[float]) -> list[float]:
     return sorted(x * 1000 for x in values_s)
 
 
-def report(phase: Phase, result: PhaseResult) -> None:
-    name = "1sub" if phase.subscribers == 1 else f"{phase.subscribers}subs"
+def report(phase: Phase, result: PhaseResult, tag: str) -> None:
+    name = tag + ("1sub" if phase.subscribers == 1 else f"{phase.subscribers}subs")
     latencies_ms = _ms(result.latencies_s)
     if not latencies_ms:
         log(f"{name}: no event arrived, so no figures")
@@ -226,7 +230,7 @@ def report(phase: Phase, result: PhaseResult) -> None:
     )
 
 
-async def run(server: Server, phases: tuple[Phase, ...], problems: Problems) -> None:
+async def run(server: Server, phases: tuple[Phase, ...], problems: Problems, tag: str) -> None:
     async with httpx.AsyncClient(base_url=server.base_url, timeout=HTTP_TIMEOUT_S) as http:
         bench = Bench(server, http, problems)
         # The queue is filled before anyone subscribes, so these events reach no subscriber.
@@ -235,20 +239,26 @@ async def run(server: Server, phases: tuple[Phase, ...], problems: Problems) -> 
         await bench.login()
         for phase in phases:
             log(f"phase: {phase.subscribers} subscriber(s), {phase.warmup} warm-up + {phase.calls} measured calls")
-            report(phase, await run_phase(bench, phase))
+            report(phase, await run_phase(bench, phase), tag)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a smaller run, well under a minute")
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite", help="default: sqlite")
+    parser.add_argument("--workers", type=int, default=1, help="server processes (more than 1 needs --db postgres)")
     args = parser.parse_args(argv)
+    db: Db = args.db
+    if args.workers < 1 or (args.workers > 1 and db == "sqlite"):
+        parser.error("--workers must be 1 on SQLite (several workers need --db postgres)")
+    tag = metric_tag(db, args.workers)
     phases = QUICK if args.quick else FULL
     # One server for both phases: every ticket goes to counter 1's two fields.
     assert QUEUE_DEPTH + sum(p.warmup + p.calls for p in phases) <= len(COUNTER_FIELDS) * FIELD_CAPACITY
     problems = Problems()
-    with running_server() as server:
-        asyncio.run(run(server, phases, problems))
-    emit("call_to_event_errors", problems.total, "count")
+    with running_server(db, args.workers) as server:
+        asyncio.run(run(server, phases, problems, tag))
+    emit(f"call_to_event_errors{'_' + tag.rstrip('_') if tag else ''}", problems.total, "count")
     for what, count in sorted(problems.counts.items(), key=lambda item: -item[1])[:5]:
         log(f"error x{count}: {what}")
     return 1 if problems.total else 0
