@@ -52,10 +52,13 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         write_lock=threading.Lock() if is_sqlite(settings.database_url) else None,
     )
 
+    heartbeats = ws.Heartbeats(ctx)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         hub.attach(asyncio.get_running_loop())
         await broker.start()
+        heartbeats.start()
         # Everything allocated so far lives as long as the server: keeping it out of the garbage
         # collector's full passes removes 100 ms pauses that would delay calls to the screens.
         gc.collect()
@@ -63,6 +66,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         housekeeping = asyncio.create_task(_housekeeping(ctx))
         yield
         housekeeping.cancel()
+        await heartbeats.stop()
         await broker.stop()
         engine.dispose()
 
@@ -74,7 +78,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     )
     app.state.ctx = ctx
     app.state.hub = hub
-    app.state.credential_checks = ws.CredentialChecks(ctx)
+    app.state.heartbeats = heartbeats
     errors.install(app)
 
     api = APIRouter(prefix=API_PREFIX)
@@ -86,6 +90,6 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         return {"status": "ok", "version": __version__}
 
     app.include_router(api)
-    app.include_router(ws.router, prefix=API_PREFIX)
+    ws.install(app, f"{API_PREFIX}/ws")
     pages.install(app)
     return app

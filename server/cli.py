@@ -179,6 +179,10 @@ def cmd_server(args: argparse.Namespace) -> int:
         host=settings.host,
         port=settings.port,
         ws_max_size=WS_MAX_MESSAGE_BYTES,
+        # No permessage-deflate: events are under 1 KB, and compressing each one for every screen
+        # costs 50 KB of memory per connection and a quarter of the fan-out's CPU
+        # (bench/fanout.py --no-compression).
+        ws_per_message_deflate=False,
         log_level=settings.log_level,
         workers=settings.workers,
         # Behind nginx on a province server; harmless on a centre's LAN.

@@ -61,7 +61,10 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
         marked = metafunc.definition.get_closest_marker
-        backends = ["sqlite", "postgresql"] if marked("both_databases") else ["postgresql"] if marked("postgresql") else ["sqlite"]
+        if marked("both_databases"):
+            backends = ["sqlite", "postgresql"]
+        else:
+            backends = ["postgresql"] if marked("postgresql") else ["sqlite"]
         metafunc.parametrize("backend", backends, indirect=True)
 
 
@@ -237,7 +240,7 @@ def nothing_more(ws: ClientConnection, wait: float = 0.3) -> bool:
 def start_server(app: FastAPI) -> tuple[uvicorn.Server, threading.Thread, int]:
     sock = free_socket()
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", ws_max_size=64 * 1024, lifespan="on")
+    config = uvicorn.Config(app, log_level="warning", ws_max_size=64 * 1024, ws_per_message_deflate=False, lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

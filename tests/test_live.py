@@ -205,7 +205,7 @@ def test_hub_delivers_out_of_order_commits_in_sequence_order() -> None:
         hub.publish(1, [{"seq": 12}])  # 11 is still committing in another thread
         hub.publish(1, [{"seq": 11}])
         await asyncio.sleep(0)
-        return [sub.queue.get_nowait()[0]["seq"] for _ in range(sub.queue.qsize())]
+        return [delivery[0]["seq"] for delivery in sub.ready()]
 
     assert asyncio.run(scenario()) == [10, 11, 12]
 
@@ -217,7 +217,7 @@ def test_hub_skips_a_number_that_never_arrives() -> None:
         sub = hub.subscribe(1)
         hub.publish(1, [{"seq": 1}, {"seq": 3}])
         await asyncio.sleep(0.2)
-        return [sub.queue.get_nowait()[0]["seq"] for _ in range(sub.queue.qsize())]
+        return [delivery[0]["seq"] for delivery in sub.ready()]
 
     assert asyncio.run(scenario()) == [1, 3]
 
@@ -229,7 +229,7 @@ def test_hub_publishes_from_other_threads() -> None:
         sub = hub.subscribe(1)
         thread = threading.Thread(target=hub.publish, args=(1, [{"seq": 1}]))
         thread.start()
-        message, text = await asyncio.wait_for(sub.queue.get(), 2)
+        message, text = await asyncio.wait_for(sub.next(), 2)
         thread.join()
         assert json.loads(text) == message
         return int(message["seq"])
@@ -239,11 +239,11 @@ def test_hub_publishes_from_other_threads() -> None:
 
 def test_a_subscriber_too_far_behind_gets_a_resync_instead_of_a_backlog() -> None:
     async def scenario() -> None:
-        sub = Subscription(1, asyncio.Queue(maxsize=3))
+        sub = Subscription(1, limit=3)
         for seq in range(4):
             sub.offer(({"seq": seq}, ""))
         # The fourth did not fit: the backlog went, a resync took its place.
-        assert sub.queue.qsize() == 1 and sub.queue.get_nowait() == RESYNC
+        assert sub.ready() == [RESYNC]
 
     asyncio.run(scenario())
 

@@ -18,21 +18,22 @@ import contextlib
 import json
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any, Literal
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlmodel import select
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import WebSocketRoute
 
-from server.realtime import Hub, Message, Subscription
+from server.realtime import Delivery, Hub, Message, Subscription
 from server.services import auth, views
 from server.services.context import AppContext
 from server.services.errors import Forbidden, Invalid, NotFound, QueueError, Unauthorized
 from server.storage import tables
 
 log = logging.getLogger(__name__)
-router = APIRouter()
 
 SUBSCRIBE_TIMEOUT = 10.0
 CLOSE_CODES = {"Unauthorized": 4401, "Forbidden": 4403, "NotFound": 4404, "Invalid": 4422}
@@ -135,53 +136,87 @@ class Watch:
         return status.model_dump(mode="json")
 
 
-class CredentialChecks:
-    """Once a heartbeat every live feed makes sure its token still holds (a revoked device, a
-    signed-out officer or an expired session loses the feed). The checks of all the feeds of this
-    process that fall within BATCH_SECONDS of each other are made with one read: a province
-    server with thousands of screens does a few reads a second, not one per screen."""
+# What the heartbeat puts on a feed's queue, for its sender to act on.
+PING: Delivery = ({"type": "ping"}, '{"type":"ping"}')
+SILENT: Delivery = ({"type": "silent"}, "")
 
-    BATCH_SECONDS = 0.2
+
+@dataclass(eq=False)
+class Feed:
+    """One live websocket, as the heartbeat sees it."""
+
+    watch: Watch
+    subscription: Subscription
+    last_heard: float
+    due: float  # when its next heartbeat is
+
+
+class Heartbeats:
+    """The one heartbeat of all this process's live feeds. Each feed, once a period: closed if
+    its client has been silent for three periods; closed if its token no longer holds (a revoked
+    device, a signed-out officer, an expired session); otherwise pinged. Feeds are due at
+    different moments (a period after they opened), and the credentials of all the feeds due in
+    one tick are checked with one read: thousands of screens cost a few reads a second, and no
+    task or timer of their own."""
 
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
-        self._waiting: dict[str, list[asyncio.Future[QueueError | None]]] = {}
-        self._scheduled = False
-        self._running: set[asyncio.Task[None]] = set()  # the loop keeps only weak references
+        self.feeds: set[Feed] = set()
+        self._task: asyncio.Task[None] | None = None
 
-    async def check(self, token: str | None) -> None:
-        """Raises the refusal if the token no longer holds."""
-        if not token:
-            raise Unauthorized("not_authenticated", auth.BAD_TOKEN)
-        loop = asyncio.get_running_loop()
-        answer: asyncio.Future[QueueError | None] = loop.create_future()
-        self._waiting.setdefault(token, []).append(answer)
-        if not self._scheduled:
-            self._scheduled = True
-            loop.call_later(self.BATCH_SECONDS, self._start_batch)
-        refusal = await answer
-        if refusal is not None:
-            raise refusal
+    @property
+    def period(self) -> float:
+        return self.ctx.settings.heartbeat_seconds
 
-    def _start_batch(self) -> None:
-        task = asyncio.create_task(self._run())
-        self._running.add(task)
-        task.add_done_callback(self._running.discard)
+    def add(self, watch: Watch, subscription: Subscription) -> Feed:
+        now = time.monotonic()
+        feed = Feed(watch, subscription, last_heard=now, due=now + self.period)
+        self.feeds.add(feed)
+        return feed
+
+    def discard(self, feed: Feed) -> None:
+        self.feeds.discard(feed)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="hangdoi-heartbeats")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
 
     async def _run(self) -> None:
-        batch, self._waiting, self._scheduled = self._waiting, {}, False
-        try:
-            results = await run_in_threadpool(auth.check_tokens, self.ctx, list(batch))
-        except Exception as error:  # the database is unreachable: every feed in the batch ends, as before
-            for answers in batch.values():
-                for answer in answers:
-                    if not answer.done():
-                        answer.set_exception(error)
+        tick = min(1.0, self.period / 4)
+        while True:
+            await asyncio.sleep(tick)
+            try:
+                await self.beat(time.monotonic())
+            except Exception:  # one failed beat must not stop the next
+                log.exception("heartbeat failed")
+
+    async def beat(self, now: float) -> None:
+        due = [feed for feed in self.feeds if feed.due <= now]
+        if not due:
             return
-        for token, answers in batch.items():
-            for answer in answers:
-                if not answer.done():
-                    answer.set_result(results.get(token))
+        for feed in due:
+            feed.due = now + self.period
+        tokens = {f.watch.request.token for f in due if f.watch.scope != "ticket" and f.watch.request.token}
+        refusals: dict[str, Unauthorized | None] = {}
+        if tokens:
+            try:
+                refusals = await run_in_threadpool(auth.check_tokens, self.ctx, tokens)
+            except Exception as error:  # the database is away: keep the screens as they are
+                log.warning("could not check the live feeds' credentials: %r", error)
+        for feed in due:
+            refusal = refusals.get(feed.watch.request.token or "") if feed.watch.scope != "ticket" else None
+            if now - feed.last_heard > 3 * self.period:
+                log.info("websocket silent for %.0f s; closing", now - feed.last_heard)
+                feed.subscription.offer(SILENT)
+            elif refusal is not None:
+                feed.subscription.offer(({"type": "refused", "error": refusal}, ""))
+            else:
+                feed.subscription.offer(PING)
 
 
 async def _send_error(websocket: WebSocket, error: QueueError) -> None:
@@ -190,8 +225,9 @@ async def _send_error(websocket: WebSocket, error: QueueError) -> None:
         await websocket.close(code=CLOSE_CODES.get(type(error).__name__, 4400), reason=error.code)
 
 
-@router.websocket("/ws")
 async def live(websocket: WebSocket) -> None:
+    """/api/v1/ws, mounted as a plain Starlette route (install()): a feed lives all day, and
+    FastAPI's per-request machinery would stay in memory with it."""
     ctx: AppContext = websocket.app.state.ctx
     hub: Hub = websocket.app.state.hub
     await websocket.accept()
@@ -214,16 +250,17 @@ async def live(websocket: WebSocket) -> None:
     # Subscribe before the snapshot is read, so no event committed in between is missed; the
     # sender drops the events the snapshot already contains.
     subscription = hub.subscribe(watch.centre_id)
+    heartbeats: Heartbeats = websocket.app.state.heartbeats
+    feed = heartbeats.add(watch, subscription)
     try:
-        await _serve(websocket, ctx, watch, subscription)
+        await _serve(websocket, watch, feed)
     finally:
+        heartbeats.discard(feed)
         hub.unsubscribe(subscription)
 
 
-async def _serve(websocket: WebSocket, ctx: AppContext, watch: Watch, subscription: Subscription) -> None:
-    heartbeat = ctx.settings.heartbeat_seconds
-    credentials: CredentialChecks = websocket.app.state.credential_checks
-    last_heard = time.monotonic()
+async def _serve(websocket: WebSocket, watch: Watch, feed: Feed) -> None:
+    subscription = feed.subscription
 
     async def send_snapshot() -> int:
         snapshot = await run_in_threadpool(watch.snapshot)
@@ -233,8 +270,17 @@ async def _serve(websocket: WebSocket, ctx: AppContext, watch: Watch, subscripti
     async def sender() -> None:
         last_seq = await send_snapshot()
         while True:
-            message, text = await subscription.queue.get()
-            if message["type"] == "resync":
+            message, text = await subscription.next()
+            kind = message["type"]
+            if kind == "ping":
+                await websocket.send_text(text)
+                continue
+            if kind == "silent":
+                await websocket.close(code=4408, reason="heartbeat_timeout")
+                return
+            if kind == "refused":
+                raise message["error"]
+            if kind == "resync":
                 subscription.resync_pending = False
                 last_seq = await send_snapshot()
                 continue
@@ -252,13 +298,12 @@ async def _serve(websocket: WebSocket, ctx: AppContext, watch: Watch, subscripti
             last_seq = message["seq"]
 
     async def receiver() -> None:
-        nonlocal last_heard
         while True:
             try:
                 raw = await websocket.receive_text()
             except KeyError:
                 continue  # a binary frame: not part of the protocol, ignored
-            last_heard = time.monotonic()
+            feed.last_heard = time.monotonic()
             try:
                 kind = json.loads(raw).get("type")
             except (json.JSONDecodeError, AttributeError):
@@ -268,19 +313,7 @@ async def _serve(websocket: WebSocket, ctx: AppContext, watch: Watch, subscripti
             elif kind == "ping":
                 await websocket.send_text('{"type":"pong"}')
 
-    async def pinger() -> None:
-        while True:
-            await asyncio.sleep(heartbeat)
-            if time.monotonic() - last_heard > 3 * heartbeat:
-                log.info("websocket silent for %.0f s; closing", time.monotonic() - last_heard)
-                await websocket.close(code=4408, reason="heartbeat_timeout")
-                return
-            # A revoked device, a signed-out officer or an expired token loses the feed too.
-            if watch.scope != "ticket":
-                await credentials.check(watch.request.token)
-            await websocket.send_text('{"type":"ping"}')
-
-    tasks = [asyncio.create_task(t()) for t in (sender, receiver, pinger)]
+    tasks = [asyncio.create_task(t()) for t in (sender, receiver)]
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
@@ -296,3 +329,7 @@ async def _serve(websocket: WebSocket, ctx: AppContext, watch: Watch, subscripti
         await asyncio.gather(*tasks, return_exceptions=True)
         with contextlib.suppress(Exception):
             await websocket.close()
+
+
+def install(app: FastAPI, path: str) -> None:
+    app.router.routes.append(WebSocketRoute(path, live))
