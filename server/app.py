@@ -79,6 +79,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.ctx = ctx
     app.state.hub = hub
     app.state.heartbeats = heartbeats
+    app.state.centre_snapshots = ws.CentreSnapshots()
     errors.install(app)
 
     api = APIRouter(prefix=API_PREFIX)

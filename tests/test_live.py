@@ -266,3 +266,28 @@ def test_a_flood_of_snapshot_requests_gets_few_snapshots(live: Live) -> None:
         # how the server's tasks are scheduled (29 of 200 on a loaded machine), so the bound is loose:
         # far fewer snapshots than requests, never one per request.
         assert 1 <= snapshots < 100
+
+
+def test_screens_connecting_together_share_a_snapshot_never_a_stale_one(live: Live, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a restart every screen reconnects at once: a centre's snapshot is built once for
+    them all, and a new event makes the next one fresh."""
+    from server.api import ws as ws_module
+
+    built: list[int] = []
+    real = ws_module.views.centre_state
+
+    def counting(session: Any, centre_id: int, now: Any) -> Any:
+        built.append(centre_id)
+        return real(session, centre_id, now)
+
+    monkeypatch.setattr(ws_module.views, "centre_state", counting)
+    screens = [live.subscribe("centre") for _ in range(5)]
+    assert len(built) == 1 and len({json.dumps(s) for _, s in screens}) == 1
+    live.issue(HO_TICH)
+    ws, fresh = live.subscribe("centre")
+    assert len(built) == 2 and fresh["seq"] == screens[0][1]["seq"] + 1
+    before = {f["id"]: f["waiting"] for f in screens[0][1]["state"]["fields"]}
+    after = {f["id"]: f["waiting"] for f in fresh["state"]["fields"]}
+    assert after[HO_TICH] == before[HO_TICH] + 1
+    for connection, _ in [*screens, (ws, fresh)]:
+        connection.close()

@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import bindparam
 from sqlmodel import select
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import WebSocketRoute
@@ -49,11 +50,37 @@ class SubscribeIn(BaseModel):
     code: str | None = Field(default=None, max_length=64)
 
 
+class CentreSnapshots:
+    """The centre snapshot, read once and shared. After a restart every screen a server serves
+    reconnects within seconds, most of them following a centre: each centre's snapshot is then
+    built once, not once a screen. A snapshot is reused while the centre's sequence number has
+    not moved, for at most MAX_AGE_SECONDS (so its `now` is never staler than that)."""
+
+    MAX_AGE_SECONDS = 2.0
+
+    def __init__(self) -> None:
+        # Written and read from worker threads: one dict assignment or lookup is atomic.
+        self._latest: dict[int, tuple[int, float, str]] = {}
+
+    def get(self, centre_id: int, seq: int) -> str | None:
+        latest = self._latest.get(centre_id)
+        if latest is None or latest[0] != seq or time.monotonic() - latest[1] > self.MAX_AGE_SECONDS:
+            return None
+        return latest[2]
+
+    def put(self, centre_id: int, seq: int, text: str) -> None:
+        self._latest[centre_id] = (seq, time.monotonic(), text)
+
+
+_CENTRE_SEQ = select(tables.Centre.event_seq).where(tables.Centre.id == bindparam("centre_id"))
+
+
 class Watch:
     """What one websocket follows: which centre's events, and how to build its snapshot."""
 
-    def __init__(self, ctx: AppContext, request: SubscribeIn) -> None:
+    def __init__(self, ctx: AppContext, request: SubscribeIn, snapshots: CentreSnapshots | None = None) -> None:
         self.ctx = ctx
+        self.snapshots = snapshots
         self.request = request
         self.scope = request.scope
         self.centre_id = 0
@@ -89,8 +116,15 @@ class Watch:
         self.centre_id = counter.centre_id
         self.request = request.model_copy(update={"counter_id": counter.id})
 
-    def snapshot(self) -> Message:
-        """Runs in a worker thread. One read transaction, so the state matches `seq` exactly."""
+    def snapshot(self) -> tuple[int, str]:
+        """Runs in a worker thread: the snapshot's sequence number and its JSON text. One read
+        transaction, so the state matches `seq` exactly."""
+        if self.scope == "centre" and self.snapshots is not None:
+            with self.ctx.read() as session:
+                seq = session.exec(_CENTRE_SEQ, params={"centre_id": self.centre_id}).first()
+            shared = self.snapshots.get(self.centre_id, seq) if seq is not None else None
+            if shared is not None and seq is not None:
+                return seq, shared
         now = self.ctx.clock.now()
         with self.ctx.read_snapshot() as session, session.begin():
             if self.scope == "centre":
@@ -102,7 +136,10 @@ class Watch:
                 assert self.request.code is not None
                 state = views.public_status(session, self.request.code, now)
         data = state.model_dump(mode="json")
-        return {"type": "snapshot", "scope": self.scope, "seq": data["seq"], "state": data}
+        text = json.dumps({"type": "snapshot", "scope": self.scope, "seq": data["seq"], "state": data}, ensure_ascii=False)
+        if self.scope == "centre" and self.snapshots is not None:
+            self.snapshots.put(self.centre_id, data["seq"], text)
+        return int(data["seq"]), text
 
     def concerns_ticket(self, message: Message) -> bool:
         ticket = message.get("ticket") or {}
@@ -241,7 +278,7 @@ async def live(websocket: WebSocket) -> None:
         return
     except WebSocketDisconnect:
         return
-    watch = Watch(ctx, request)
+    watch = Watch(ctx, request, websocket.app.state.centre_snapshots)
     try:
         await run_in_threadpool(watch.authorise)
     except QueueError as error:
@@ -263,9 +300,9 @@ async def _serve(websocket: WebSocket, watch: Watch, feed: Feed) -> None:
     subscription = feed.subscription
 
     async def send_snapshot() -> int:
-        snapshot = await run_in_threadpool(watch.snapshot)
-        await websocket.send_text(json.dumps(snapshot, ensure_ascii=False))
-        return int(snapshot["seq"])
+        seq, text = await run_in_threadpool(watch.snapshot)
+        await websocket.send_text(text)
+        return seq
 
     async def sender() -> None:
         last_seq = await send_snapshot()
