@@ -11,6 +11,8 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
 from server.config import Settings
@@ -293,6 +295,12 @@ def main(argv: list[str] | None = None) -> int:
     except CliError as error:
         print(f"Lỗi: {error}", file=sys.stderr)
         return 2
+    except OperationalError as error:
+        # PostgreSQL down, a wrong address or password: say so plainly (systemd restarts us).
+        reason = str(error.orig).strip().splitlines()[0] if error.orig is not None else str(error)
+        url = make_url(_settings().database_url).render_as_string(hide_password=True)
+        print(f"Lỗi: không kết nối được cơ sở dữ liệu {url}: {reason}", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

@@ -181,3 +181,19 @@ def test_several_workers_are_refused_on_sqlite_with_a_clear_reason(tmp_path: Pat
     zero = hangdoi(tmp_path, "server", "--port", "1", "--workers", "0", check=False)
     assert zero.returncode == 2 and "từ 1 trở lên" in zero.stderr
     assert not (tmp_path / "hangdoi.sqlite3").exists(), "refused before touching the database"
+
+
+def test_an_unreachable_database_is_reported_plainly(tmp_path: Path) -> None:
+    env_url = "postgresql+psycopg://hangdoi:bi-mat@127.0.0.1:1/hangdoi"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HANGDOI_")}
+    env.update({"HANGDOI_DATA_DIR": str(tmp_path), "HANGDOI_DATABASE_URL": env_url})
+    result = subprocess.run(
+        [sys.executable, "-c", "from server.cli import main; raise SystemExit(main())", "migrate"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 3
+    assert "Lỗi: không kết nối được cơ sở dữ liệu postgresql+psycopg://hangdoi:***@127.0.0.1:1/hangdoi" in result.stderr
+    assert "bi-mat" not in result.stderr and "Traceback" not in result.stderr
