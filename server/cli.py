@@ -297,9 +297,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except OperationalError as error:
         # PostgreSQL down, a wrong address or password: say so plainly (systemd restarts us).
-        reason = str(error.orig).strip().splitlines()[0] if error.orig is not None else str(error)
+        reason = (str(error.orig).strip().splitlines() or [repr(error.orig)])[0]
         url = make_url(_settings().database_url).render_as_string(hide_password=True)
-        print(f"Lỗi: không kết nối được cơ sở dữ liệu {url}: {reason}", file=sys.stderr)
+        print(f"Lỗi: không dùng được cơ sở dữ liệu {url}: {reason}", file=sys.stderr)
         return 3
 
 

@@ -39,6 +39,7 @@ CHUNK_CHARS = 7000
 # Between notifications the listener checks its connection with a query this often, so a
 # connection that died silently is noticed within that time.
 LIVENESS_SECONDS = 15.0
+LIVENESS_TIMEOUT_SECONDS = 5.0
 RECONNECT_FIRST_SECONDS = 0.2
 RECONNECT_MAX_SECONDS = 5.0
 
@@ -116,7 +117,19 @@ class PostgresBroker:
             self._task = None
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
-        connection = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True, application_name=LISTENER_NAME)
+        connection = await psycopg.AsyncConnection.connect(
+            self._conninfo,
+            autocommit=True,
+            application_name=LISTENER_NAME,
+            connect_timeout=10,
+            # A connection dropped silently (a failover, a NAT or firewall forgetting an idle
+            # connection) is noticed in seconds rather than after TCP's two hours.
+            keepalives=1,
+            keepalives_idle=10,
+            keepalives_interval=5,
+            keepalives_count=3,
+            tcp_user_timeout=15000,
+        )
         await connection.execute(f"LISTEN {CHANNEL}")
         return connection
 
@@ -135,8 +148,8 @@ class PostgresBroker:
             except asyncio.CancelledError:
                 await _close(connection)
                 raise
-            except (psycopg.Error, OSError) as error:
-                log.warning("lost the PostgreSQL notification connection (%s); reconnecting in %.1f s", error, delay)
+            except Exception as error:  # whatever it was, this process must not stop listening
+                log.warning("lost the PostgreSQL notification connection (%r); reconnecting in %.1f s", error, delay)
                 await _close(connection)
                 connection = None
                 await asyncio.sleep(delay)
@@ -147,12 +160,12 @@ class PostgresBroker:
             async for notify in connection.notifies(timeout=LIVENESS_SECONDS):
                 try:
                     complete = self._reassembler.feed(notify.payload)
-                except (ValueError, json.JSONDecodeError):
-                    log.warning("ignored a malformed notification on %s", CHANNEL)
-                    continue
-                if complete is not None:
-                    self.hub.publish(*complete)
-            await connection.execute("SELECT 1")
+                    if complete is not None:
+                        self.hub.publish(*complete)
+                except Exception:  # one bad notification (say, from a newer version) is skipped
+                    log.exception("ignored a notification on %s that could not be delivered", CHANNEL)
+            # Between notifications, make sure the connection is alive: a dead one raises here.
+            await asyncio.wait_for(connection.execute("SELECT 1"), LIVENESS_TIMEOUT_SECONDS)
 
 
 async def _close(connection: psycopg.AsyncConnection[Any] | None) -> None:

@@ -34,7 +34,7 @@ class Subscription:
     province server all day, so it is a deque and one waiter rather than an asyncio.Queue (a
     third of the memory)."""
 
-    __slots__ = ("_items", "_waiter", "centre_id", "limit", "resync_pending")
+    __slots__ = ("_control", "_items", "_waiter", "centre_id", "limit", "resync_pending")
 
     def __init__(self, centre_id: int, limit: int = BACKLOG_LIMIT) -> None:
         self.centre_id = centre_id
@@ -42,6 +42,8 @@ class Subscription:
         # At most one resync waits, however often a client asks for one.
         self.resync_pending = False
         self._items: deque[Delivery] = deque()
+        # The heartbeat's word (ping, close): ahead of any backlog, and never dropped with it.
+        self._control: Delivery | None = None
         self._waiter: asyncio.Future[None] | None = None
 
     def offer(self, delivery: Delivery) -> None:
@@ -60,19 +62,28 @@ class Subscription:
             self._items.append(RESYNC)
             self._wake()
 
+    def control(self, delivery: Delivery) -> None:
+        """A heartbeat message; a later one replaces one not yet sent (a close beats a ping)."""
+        self._control = delivery
+        self._wake()
+
     async def next(self) -> Delivery:
         """The next delivery, waiting for one if there is none."""
-        while not self._items:
+        while not self._items and self._control is None:
             self._waiter = asyncio.get_running_loop().create_future()
             try:
                 await self._waiter
             finally:
                 self._waiter = None
+        if self._control is not None:
+            control, self._control = self._control, None
+            return control
         return self._items.popleft()
 
     def ready(self) -> list[Delivery]:
         """Everything waiting now, without waiting (for tests and diagnostics)."""
-        items = list(self._items)
+        items = ([self._control] if self._control is not None else []) + list(self._items)
+        self._control = None
         self._items.clear()
         return items
 

@@ -195,5 +195,5 @@ def test_an_unreachable_database_is_reported_plainly(tmp_path: Path) -> None:
         timeout=60,
     )
     assert result.returncode == 3
-    assert "Lỗi: không kết nối được cơ sở dữ liệu postgresql+psycopg://hangdoi:***@127.0.0.1:1/hangdoi" in result.stderr
+    assert "Lỗi: không dùng được cơ sở dữ liệu postgresql+psycopg://hangdoi:***@127.0.0.1:1/hangdoi" in result.stderr
     assert "bi-mat" not in result.stderr and "Traceback" not in result.stderr

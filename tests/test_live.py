@@ -248,6 +248,22 @@ def test_a_subscriber_too_far_behind_gets_a_resync_instead_of_a_backlog() -> Non
     asyncio.run(scenario())
 
 
+def test_the_heartbeats_word_goes_first_and_survives_a_backlog_overflow() -> None:
+    from server.api.ws import PING, SILENT
+
+    async def scenario() -> None:
+        sub = Subscription(1, limit=3)
+        sub.offer(({"seq": 1}, ""))
+        sub.control(PING)
+        sub.control(SILENT)  # a close replaces a ping not yet sent
+        for seq in range(2, 5):
+            sub.offer(({"seq": seq}, ""))  # the fourth overflows: the backlog becomes a resync
+        assert await sub.next() == SILENT
+        assert sub.ready() == [RESYNC]
+
+    asyncio.run(scenario())
+
+
 def test_a_flood_of_snapshot_requests_gets_few_snapshots(live: Live) -> None:
     ws, _ = live.subscribe("centre")
     with ws:

@@ -156,3 +156,18 @@ def test_simultaneous_retries_with_one_key_send_one_event(live: Live) -> None:
     marker = receive(ws)
     assert marker["seq"] == snapshot["seq"] + 2 and marker["ticket"]["id"] not in ids
     ws.close()
+
+
+def test_a_notification_that_cannot_be_delivered_is_skipped_and_listening_goes_on(live: Live) -> None:
+    """A malformed or unexpected notification on the channel (a bug, a newer version during an
+    upgrade) must not stop this process from delivering the next real event."""
+    ws, snapshot = live.subscribe()
+    engine = create_engine(live.ctx.settings.database_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        for payload in ("nonsense", "1|k|0|1|{not json", '1|k|0|1|[{"type": "event"}]'):
+            connection.execute(text("SELECT pg_notify('hangdoi_events', :payload)"), {"payload": payload})
+    engine.dispose()
+    ticket = live.issue(HO_TICH)["ticket"]
+    message = receive(ws, timeout=10)
+    assert message["seq"] == snapshot["seq"] + 1 and message["ticket"]["id"] == ticket["id"]
+    ws.close()

@@ -69,7 +69,9 @@ class CentreSnapshots:
         return latest[2]
 
     def put(self, centre_id: int, seq: int, text: str) -> None:
-        self._latest[centre_id] = (seq, time.monotonic(), text)
+        latest = self._latest.get(centre_id)
+        if latest is None or seq >= latest[0]:  # two builds may finish out of order
+            self._latest[centre_id] = (seq, time.monotonic(), text)
 
 
 _CENTRE_SEQ = select(tables.Centre.event_seq).where(tables.Centre.id == bindparam("centre_id"))
@@ -249,11 +251,13 @@ class Heartbeats:
             refusal = refusals.get(feed.watch.request.token or "") if feed.watch.scope != "ticket" else None
             if now - feed.last_heard > 3 * self.period:
                 log.info("websocket silent for %.0f s; closing", now - feed.last_heard)
-                feed.subscription.offer(SILENT)
+                feed.subscription.control(SILENT)
             elif refusal is not None:
-                feed.subscription.offer(({"type": "refused", "error": refusal}, ""))
+                # Each feed raises its own copy: one exception object shared by many tasks
+                # would collect all their tracebacks.
+                feed.subscription.control(({"type": "refused", "error": Unauthorized(refusal.code, refusal.message)}, ""))
             else:
-                feed.subscription.offer(PING)
+                feed.subscription.control(PING)
 
 
 async def _send_error(websocket: WebSocket, error: QueueError) -> None:

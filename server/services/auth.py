@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from server import schemas
@@ -25,6 +26,8 @@ from server.services.context import Actor, AppContext, UnitOfWork, run_command
 from server.services.errors import Conflict, NotFound, Unauthorized
 from server.storage import tables
 from server.storage.convert import write_back
+
+log = logging.getLogger(__name__)
 
 # A device's "last seen" is written at most this often, so polling screens do not turn every read
 # into a write.
@@ -138,9 +141,20 @@ def check_tokens(ctx: AppContext, tokens: Collection[str]) -> dict[str, Unauthor
                 results[by_digest[device.token_hash]] = None
                 if _is_stale(device, now):
                     seen.append(device.id)  # type: ignore[arg-type]
-    for device_id in seen:
-        touch_device(ctx, device_id)
+    if seen:
+        try:
+            _touch_devices(ctx, seen)
+        except Exception:  # "last seen" is a convenience; the answers above stand
+            log.warning("could not record %d devices as seen", len(seen), exc_info=True)
     return results
+
+
+def _touch_devices(ctx: AppContext, device_ids: list[int]) -> None:
+    with ctx.unit_of_work() as uow:
+        uow.session.exec(  # type: ignore[call-overload]
+            update(tables.Device).where(col(tables.Device.id).in_(device_ids)).values(last_seen_at=uow.now)
+        )
+        uow.commit()
 
 
 def touch_device(ctx: AppContext, device_id: int, printer_state: str | None = None) -> None:

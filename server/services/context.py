@@ -131,7 +131,9 @@ class UnitOfWork:
         this lock. Why not compare-and-set: under a Monday-morning rush the losers retry the
         whole command, wasting more time than waiting would. The cost is small: a centre's
         command holds the lock for a few milliseconds, and different centres never wait for each
-        other. On SQLite BEGIN IMMEDIATE has already serialised all writers.
+        other's locks (PostgreSQL does put transactions that sent NOTIFY through their commit one
+        at a time, server-wide: a brief step, but it bounds events per second by commit speed).
+        On SQLite BEGIN IMMEDIATE has already serialised all writers.
         Taking this lock first, always, means two commands never wait on each other in opposite
         orders (no deadlock)."""
         centre = self.session.exec(_LOCK_CENTRE, params={"centre_id": centre_id}).first()
