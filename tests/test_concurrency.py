@@ -75,6 +75,20 @@ def test_concurrent_kiosks_never_share_or_skip_a_number(server: Server) -> None:
         assert seqs == list(range(1, len(seqs) + 1)), "event sequence numbers must have no gap"
 
 
+def call_until_empty(officer: httpx.Client, counter_id: int) -> list[int]:
+    """An officer calling and finishing as fast as the server answers, until the queue is empty:
+    the ids of the tickets this counter called."""
+    called = []
+    while True:
+        answer = officer.post(f"/counters/{counter_id}/call-next", headers={"Idempotency-Key": str(uuid.uuid4())})
+        if answer.status_code == 409 and answer.json()["error"]["code"] == "queue_empty":
+            return called
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["ticket"]["counter_id"] == counter_id
+        called.append(answer.json()["ticket"]["id"])
+        assert officer.post(f"/counters/{counter_id}/finish").status_code == 200
+
+
 def test_concurrent_counters_never_call_the_same_ticket(server: Server) -> None:
     admin = client(server, login(server, "quantri"))
     # Four counters competing for the same two fields.
@@ -88,17 +102,9 @@ def test_concurrent_counters_never_call_the_same_ticket(server: Server) -> None:
     start = threading.Barrier(len(tokens))
 
     def counter(counter_id: int) -> list[int]:
-        called = []
         with client(server, tokens[counter_id]) as officer:
             start.wait()
-            while True:
-                answer = officer.post(f"/counters/{counter_id}/call-next", headers={"Idempotency-Key": str(uuid.uuid4())})
-                if answer.status_code == 409 and answer.json()["error"]["code"] == "queue_empty":
-                    return called
-                assert answer.status_code == 200, answer.text
-                assert answer.json()["ticket"]["counter_id"] == counter_id
-                called.append(answer.json()["ticket"]["id"])
-                assert officer.post(f"/counters/{counter_id}/finish").status_code == 200
+            return call_until_empty(officer, counter_id)
 
     with ThreadPoolExecutor(len(tokens)) as pool:
         calls = [list(batch) for batch in pool.map(counter, tokens)]

@@ -25,6 +25,7 @@ from server.demo import DEMO_PASSWORD
 from server.storage import tables
 from server.storage.database import make_engine
 from tests.conftest import Template
+from tests.test_concurrency import call_until_empty
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgresql]
 
@@ -192,17 +193,9 @@ def test_eight_counters_on_four_workers_never_call_the_same_ticket(database: Tem
         start = threading.Barrier(COUNTERS)
 
         def counter(counter_id: int) -> list[int]:
-            called = []
             with api(server, tokens[counter_id]) as officer:
                 start.wait()
-                while True:
-                    answer = officer.post(f"/counters/{counter_id}/call-next", headers={"Idempotency-Key": str(uuid.uuid4())})
-                    if answer.status_code == 409 and answer.json()["error"]["code"] == "queue_empty":
-                        return called
-                    assert answer.status_code == 200, answer.text
-                    assert answer.json()["ticket"]["counter_id"] == counter_id
-                    called.append(answer.json()["ticket"]["id"])
-                    assert officer.post(f"/counters/{counter_id}/finish").status_code == 200
+                return call_until_empty(officer, counter_id)
 
         with ThreadPoolExecutor(COUNTERS) as pool:
             calls = [list(batch) for batch in pool.map(counter, tokens)]

@@ -331,10 +331,8 @@ async def _serve(websocket: WebSocket, watch: Watch, feed: Feed) -> None:
                 # A citizen's phone learns nothing about other tickets (not their numbers, counters
                 # or ratings), but still sees every sequence number, so it never takes one for a
                 # gap; when its own queue moved, it gets its ticket's new status.
-                text = json.dumps(watch.public_event(message, None), ensure_ascii=False)
-                if watch.concerns_ticket(message):
-                    status = await run_in_threadpool(watch.ticket_status)
-                    text = json.dumps(watch.public_event(message, status), ensure_ascii=False)
+                status = await run_in_threadpool(watch.ticket_status) if watch.concerns_ticket(message) else None
+                text = json.dumps(watch.public_event(message, status), ensure_ascii=False)
             await websocket.send_text(text)
             last_seq = message["seq"]
 
