@@ -361,11 +361,11 @@ class CounterModel(QObject):
         self._learn_time(event)
         if self._concerns_this_counter(event):
             self._refresh()
-        if event.get("counter_id") == self.counter_id and event["kind"] in FIGURE_EVENTS:
+        if (event.get("counter_id") == self.counter_id and event["kind"] in FIGURE_EVENTS) or event["kind"] == "day.started":
             self.refresh_today()
 
     def _concerns_this_counter(self, event: dict[str, Any]) -> bool:
-        if event["kind"] == "config.updated" or event.get("counter_id") == self.counter_id:
+        if event["kind"] in ("config.updated", "day.started") or event.get("counter_id") == self.counter_id:
             return True
         mine = set(self.field_ids)
         data = event.get("data") or {}

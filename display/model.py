@@ -158,8 +158,9 @@ class DisplayModel(QObject):
                 counter["current"] = None
         if counter is not None and kind.startswith("counter.") and event.get("to_state"):
             counter["state"] = event["to_state"]
-        if kind in ("config.updated", "counter.opened", "counter.closed"):
-            # Names, filters' fields or the officer changed: the snapshot has the whole picture.
+        if kind in ("config.updated", "counter.opened", "counter.closed", "day.started"):
+            # Names, filters' fields, the officer or the day changed (a new day leaves yesterday's
+            # calls off the board): the snapshot has the whole picture.
             self.connection.request_snapshot()
         seq = int(event["seq"])
         already_handled = self.handled_seq is not None and seq <= self.handled_seq

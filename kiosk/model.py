@@ -64,8 +64,8 @@ class KioskModel(QObject):
                     field[key] = queue[key]
         kind = event["kind"]
         issued_field = self.field(event.get("field_id") or 0) if kind == "ticket.issued" else None
-        if kind == "config.updated" or (issued_field is not None and issued_field["remaining_today"] <= 1):
-            # Names, hours or the last number of the day changed: the server says what is open now.
+        if kind in ("config.updated", "day.started") or (issued_field is not None and issued_field["remaining_today"] <= 1):
+            # Names, hours, the day or its last number changed: the server says what is open now.
             self.connection.request_snapshot()
         elif issued_field is not None:
             issued_field["issued_today"] += 1

@@ -17,7 +17,7 @@ from server.clock import Clock, SystemClock
 from server.config import Settings
 from server.postgres_broker import PostgresBroker
 from server.realtime import Broker, Hub, InProcessBroker
-from server.services import maintenance
+from server.services import maintenance, service_day
 from server.services.context import AppContext
 from server.storage.database import is_postgres, is_sqlite, make_engine
 from server.web import pages
@@ -36,6 +36,17 @@ async def _housekeeping(ctx: AppContext) -> None:
         except Exception:  # a failed pass must not stop the next one
             log.exception("housekeeping failed")
         await asyncio.sleep(HOUSEKEEPING_EVERY_SECONDS)
+
+
+async def _day_watch(ctx: AppContext) -> None:
+    while True:
+        try:
+            started = await asyncio.to_thread(service_day.start_due_days, ctx)
+            if started:
+                log.info("started the new service day of %d centres", started)
+        except Exception:  # the database may be away for a moment; try again next time
+            log.exception("could not start the new service day")
+        await asyncio.sleep(ctx.settings.day_check_seconds)
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -64,7 +75,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         gc.collect()
         gc.freeze()
         housekeeping = asyncio.create_task(_housekeeping(ctx))
+        day_watch = asyncio.create_task(_day_watch(ctx))
         yield
+        day_watch.cancel()
         housekeeping.cancel()
         await heartbeats.stop()
         await broker.stop()

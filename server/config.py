@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     token_ttl_hours: float = 12.0
     # Server → client heartbeat period; a peer silent for 3 periods is taken as dead.
     heartbeat_seconds: float = 15.0
+    # How often the server looks for centres whose local midnight has passed, to start their new
+    # service day (numbering restarts, yesterday's open tickets expire, screens are told).
+    day_check_seconds: float = 15.0
     log_level: str = "info"
     # Server processes (uvicorn workers). More than one needs PostgreSQL: the workers share live
     # events through LISTEN/NOTIFY, which SQLite has no equivalent of.

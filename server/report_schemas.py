@@ -23,6 +23,7 @@ class FiguresOut(BaseModel):
     requeued: int = Field(description="No-shows sent back to the end of the queue once.")
     transferred: int = Field(description="Transfers away (a ticket moved twice counts twice).")
     cancelled: int
+    expired: int = Field(description="Still open when their day ended (never called, or never finished).")
     wait_minutes: MinutesOut = Field(description="Issue to first call.")
     service_minutes: MinutesOut = Field(description="Last call to finish.")
     rated: int

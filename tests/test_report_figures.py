@@ -241,6 +241,23 @@ def test_cancelled_and_never_called_tickets_have_no_waiting_time() -> None:
     assert f.by_hour[8].arrivals == 2 and f.by_hour[8].average_wait is None
 
 
+def test_tickets_left_open_at_the_days_end_count_as_expired_on_their_day() -> None:
+    log = Log()
+    log.issue(1, HT, local(16, 40))  # never called
+    log.issue(2, CT, local(16, 45))
+    log.call(2, CT, 2, HUNG, local(16, 50))  # called, never finished
+    # Closed by the next day's start, after midnight: still Monday's tickets.
+    tuesday = local(0, 0) + timedelta(days=1)
+    log.add("ticket.expired", 1, tuesday, field_id=HT, counter_id=None)
+    log.add("ticket.expired", 2, tuesday, field_id=CT, counter_id=2)
+    f = log.figures()
+    assert (f.overall.issued, f.overall.expired, f.overall.served) == (2, 2, 0)
+    assert f.by_field[HT].expired == 1 and f.by_field[CT].expired == 1 and f.by_counter[2].expired == 1
+    # The called one waited; its expiry is no service time.
+    assert f.overall.wait_seconds == [300.0] and f.overall.service_seconds == []
+    assert log.figures(date_from=MONDAY + timedelta(days=1), date_to=MONDAY + timedelta(days=1)).overall.expired == 0
+
+
 def test_events_may_come_in_any_order_and_non_ticket_events_are_ignored() -> None:
     log = Log()
     log.issue(1, HT, local(8, 0))

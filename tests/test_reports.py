@@ -108,6 +108,7 @@ def figures(**values: Any) -> dict[str, Any]:
         "requeued": 0,
         "transferred": 0,
         "cancelled": 0,
+        "expired": 0,
         "wait_minutes": minutes(),
         "service_minutes": minutes(),
         "rated": 0,
@@ -134,6 +135,8 @@ OVERALL = figures(
     served=3,
     no_shows=1,
     transferred=1,
+    # T5, never called, was closed when Tuesday's first ticket started the new day.
+    expired=1,
     wait_minutes=minutes(4, 12.0, 11.0, 17.6),
     service_minutes=minutes(3, 7.3, 6.0, 10.8),
     rated=2,
@@ -145,6 +148,7 @@ BY_FIELD = {
         issued=3,
         served=1,
         no_shows=1,
+        expired=1,
         wait_minutes=minutes(2, 15.0, 15.0, 19.0),
         service_minutes=minutes(1, 6.0, 6.0, 6.0),
         rated=1,
@@ -245,7 +249,7 @@ def test_the_excel_workbook(day: Live) -> None:
     assert book.sheetnames == ["Tổng hợp", "Theo lĩnh vực", "Theo quầy", "Theo cán bộ", "Theo giờ", "Mức độ hài lòng"]
 
     summary = book["Tổng hợp"]
-    assert sheet_rows(summary)[:21] == [
+    assert sheet_rows(summary)[:22] == [
         ("Chỉ tiêu", "Giá trị"),
         ("Trung tâm", "Trung tâm Phục vụ hành chính công phường Ba Đình"),
         ("Từ ngày", datetime(2026, 11, 23)),
@@ -258,6 +262,7 @@ def test_the_excel_workbook(day: Live) -> None:
         ("Vắng mặt, đã đưa lại hàng chờ", 0),
         ("Chuyển quầy / chuyển lĩnh vực", 1),
         ("Đã hủy", 0),
+        ("Hết hạn (chưa được phục vụ khi hết ngày)", 1),
         ("Thời gian chờ trung bình (phút)", 12.0),
         ("Thời gian chờ trung vị (phút)", 11.0),
         ("Thời gian chờ phân vị 90 (phút)", 17.6),
@@ -268,16 +273,17 @@ def test_the_excel_workbook(day: Live) -> None:
         ("Hài lòng và rất hài lòng", 1),
         ("Tỷ lệ hài lòng", 0.5),
     ]
-    notes = [row[0] for row in sheet_rows(summary)[22:]]
+    notes = [row[0] for row in sheet_rows(summary)[23:]]
     assert notes[0] == "Cách tính:" and any(n.startswith("Thời gian chờ: từ lúc lấy số đến lần gọi đầu tiên") for n in notes)
     assert summary["B3"].number_format == "DD/MM/YYYY" and summary["B6"].number_format == "DD/MM/YYYY HH:MM"
-    assert summary["B13"].number_format == "0.0" and summary["B21"].number_format == "0.0%"
+    assert summary["B14"].number_format == "0.0" and summary["B22"].number_format == "0.0%"
 
     group_headers = (
         "Đã phục vụ",
         "Vắng mặt",
         "Chuyển đi",
         "Đã hủy",
+        "Hết hạn",
         "Thời gian chờ trung bình (phút)",
         "Thời gian chờ trung vị (phút)",
         "Thời gian chờ phân vị 90 (phút)",
@@ -290,25 +296,25 @@ def test_the_excel_workbook(day: Live) -> None:
     none6 = (None,) * 6
     assert sheet_rows(book["Theo lĩnh vực"]) == [
         ("Mã", "Lĩnh vực", "Số phiếu đã cấp", *group_headers),
-        ("HT", "Hộ tịch", 3, 1, 1, 0, 0, 15.0, 15.0, 19.0, 6.0, 6.0, 6.0, 1, 1.0),
-        ("CT", "Chứng thực", 2, 1, 0, 1, 0, 9.0, 9.0, 11.4, 4.0, 4.0, 4.0, 0, None),
-        ("DD", "Đất đai", 0, 1, 0, 0, 0, None, None, None, 12.0, 12.0, 12.0, 1, 0.0),
-        ("XD", "Xây dựng – Đô thị", 0, 0, 0, 0, 0, *none6, 0, None),
-        ("KD", "Kinh doanh", 0, 0, 0, 0, 0, *none6, 0, None),
-        ("LD", "Lao động – Bảo trợ xã hội", 0, 0, 0, 0, 0, *none6, 0, None),
-        ("DVC", "Hỗ trợ dịch vụ công trực tuyến", 0, 0, 0, 0, 0, *none6, 0, None),
-        (None, "Tổng cộng", 5, 3, 1, 1, 0, 12.0, 11.0, 17.6, 7.3, 6.0, 10.8, 2, 0.5),
+        ("HT", "Hộ tịch", 3, 1, 1, 0, 0, 1, 15.0, 15.0, 19.0, 6.0, 6.0, 6.0, 1, 1.0),
+        ("CT", "Chứng thực", 2, 1, 0, 1, 0, 0, 9.0, 9.0, 11.4, 4.0, 4.0, 4.0, 0, None),
+        ("DD", "Đất đai", 0, 1, 0, 0, 0, 0, None, None, None, 12.0, 12.0, 12.0, 1, 0.0),
+        ("XD", "Xây dựng – Đô thị", 0, 0, 0, 0, 0, 0, *none6, 0, None),
+        ("KD", "Kinh doanh", 0, 0, 0, 0, 0, 0, *none6, 0, None),
+        ("LD", "Lao động – Bảo trợ xã hội", 0, 0, 0, 0, 0, 0, *none6, 0, None),
+        ("DVC", "Hỗ trợ dịch vụ công trực tuyến", 0, 0, 0, 0, 0, 0, *none6, 0, None),
+        (None, "Tổng cộng", 5, 3, 1, 1, 0, 1, 12.0, 11.0, 17.6, 7.3, 6.0, 10.8, 2, 0.5),
     ]
-    counter_1 = (1, 1, 0, 0, 15.0, 15.0, 19.0, 6.0, 6.0, 6.0, 1, 1.0)
-    counter_2 = (1, 0, 1, 0, 9.0, 9.0, 11.4, 4.0, 4.0, 4.0, 0, None)
-    counter_3 = (1, 0, 0, 0, None, None, None, 12.0, 12.0, 12.0, 1, 0.0)
+    counter_1 = (1, 1, 0, 0, 0, 15.0, 15.0, 19.0, 6.0, 6.0, 6.0, 1, 1.0)
+    counter_2 = (1, 0, 1, 0, 0, 9.0, 9.0, 11.4, 4.0, 4.0, 4.0, 0, None)
+    counter_3 = (1, 0, 0, 0, 0, None, None, None, 12.0, 12.0, 12.0, 1, 0.0)
     assert sheet_rows(book["Theo quầy"]) == [
         ("Quầy số", "Tên quầy", *group_headers),
         (1, "Quầy 1", *counter_1),
         (2, "Quầy 2", *counter_2),
         (3, "Quầy 3", *counter_3),
-        (4, "Quầy 4", 0, 0, 0, 0, *none6, 0, None),
-        (5, "Quầy 5", 0, 0, 0, 0, *none6, 0, None),
+        (4, "Quầy 4", 0, 0, 0, 0, 0, *none6, 0, None),
+        (5, "Quầy 5", 0, 0, 0, 0, 0, *none6, 0, None),
     ]
     assert sheet_rows(book["Theo cán bộ"]) == [
         ("Cán bộ", "Tên đăng nhập", *group_headers),
@@ -336,7 +342,8 @@ def test_the_excel_workbook(day: Live) -> None:
         assert sheet.freeze_panes == "A2", sheet.title
         assert all(sheet.column_dimensions[c.column_letter].width >= 8 for c in sheet[1]), sheet.title
     fields = book["Theo lĩnh vực"]
-    assert fields["H2"].number_format == "0.0" and fields["O2"].number_format == "0.0%" and fields["C2"].number_format == "0"
+    assert fields["C2"].number_format == fields["H2"].number_format == "0"  # issued, expired
+    assert fields["I2"].number_format == "0.0" and fields["P2"].number_format == "0.0%"
     assert fields["B9"].font.bold and not fields["B2"].font.bold  # the total row
     assert fields.column_dimensions["B"].width >= 30  # the longest field name fits
 
@@ -362,6 +369,7 @@ def test_the_csv_tables(day: Live) -> None:
         "Vắng mặt",
         "Chuyển đi",
         "Đã hủy",
+        "Hết hạn",
         "Thời gian chờ trung bình (phút)",
         "Thời gian chờ trung vị (phút)",
         "Thời gian chờ phân vị 90 (phút)",
@@ -372,11 +380,11 @@ def test_the_csv_tables(day: Live) -> None:
         "Tỷ lệ hài lòng (%)",
     ]
     assert rows[:3] == [
-        ["HT", "Hộ tịch", "3", "1", "1", "0", "0", "15.0", "15.0", "19.0", "6.0", "6.0", "6.0", "1", "100.0"],
-        ["CT", "Chứng thực", "2", "1", "0", "1", "0", "9.0", "9.0", "11.4", "4.0", "4.0", "4.0", "0", ""],
-        ["DD", "Đất đai", "0", "1", "0", "0", "0", "", "", "", "12.0", "12.0", "12.0", "1", "0.0"],
+        ["HT", "Hộ tịch", "3", "1", "1", "0", "0", "1", "15.0", "15.0", "19.0", "6.0", "6.0", "6.0", "1", "100.0"],
+        ["CT", "Chứng thực", "2", "1", "0", "1", "0", "0", "9.0", "9.0", "11.4", "4.0", "4.0", "4.0", "0", ""],
+        ["DD", "Đất đai", "0", "1", "0", "0", "0", "0", "", "", "", "12.0", "12.0", "12.0", "1", "0.0"],
     ]
-    assert rows[-1] == ["", "Tổng cộng", "5", "3", "1", "1", "0", "12.0", "11.0", "17.6", "7.3", "6.0", "10.8", "2", "50.0"]
+    assert rows[-1] == ["", "Tổng cộng", "5", "3", "1", "1", "0", "1", "12.0", "11.0", "17.6", "7.3", "6.0", "10.8", "2", "50.0"]
     assert len(rows) == 8
 
     summary = admin.get("/reports/export.csv", params={**RANGE, "table": "tong-hop"})

@@ -98,7 +98,22 @@ def issue(
     )
     ahead = estimate.people_ahead_of_new(priority is not None, waiting_total, waiting_priority)
     minutes = estimate.wait_minutes(ahead, estimate.seconds_per_person(field, open_counters))
-    event = _event("ticket.issued", now, ticket, None, None, people_ahead=ahead, wait_minutes=minutes)
+    # The log must say everything the ticket is (server.engine.replay rebuilds the queue from it).
+    # This data is broadcast to public screens: what is printed on the ticket is fine, the code
+    # behind its QR link never is.
+    event = _event(
+        "ticket.issued",
+        now,
+        ticket,
+        None,
+        None,
+        people_ahead=ahead,
+        wait_minutes=minutes,
+        number=ticket.number,
+        label=ticket.label,
+        priority_group_id=ticket.priority_group_id,
+        service_day=ticket.service_day.isoformat(),
+    )
     return Issued(ticket=ticket, people_ahead=ahead, wait_minutes=minutes, event=event)
 
 
@@ -401,3 +416,30 @@ def resume(counter: Counter, now: datetime) -> Event:
         raise Conflict("counter_not_paused", f"Quầy số {counter.number} không ở trạng thái tạm dừng.")
     counter.state = CounterState.OPEN
     return _counter_event("counter.resumed", now, counter, CounterState.PAUSED)
+
+
+# --- the day's end -------------------------------------------------------------------------------
+
+
+def roll_over(tickets: Sequence[Ticket], counters: Sequence[Counter], today: date, now: datetime) -> list[Event]:
+    """Start service day `today`. Numbering restarts with the day, so a ticket of an earlier day
+    that is still open (waiting, or left at a counter) can never be called again: it is closed
+    as expired, keeps its place in the log and the reports, and frees its counter. Every
+    counter's run of priority calls starts again. The last event, day.started, tells the screens
+    that the day changed (yesterday's calls leave the board)."""
+    events: list[Event] = []
+    by_id = {counter.id: counter for counter in counters}
+    for ticket in sorted(tickets, key=lambda t: (t.service_day, t.id or 0)):
+        if ticket.state in FINAL_STATES or ticket.service_day >= today:
+            continue
+        from_state = ticket.state
+        holder = by_id.get(ticket.counter_id) if from_state in AT_COUNTER_STATES else None
+        if holder is not None and holder.current_ticket_id == ticket.id:
+            holder.current_ticket_id = None
+        ticket.state = TicketState.EXPIRED
+        ticket.finished_at = now
+        events.append(_event("ticket.expired", now, ticket, holder, from_state.value, service_day=ticket.service_day.isoformat()))
+    for counter in counters:
+        counter.priority_streak = 0
+    events.append(Event(kind="day.started", at=now, data={"service_day": today.isoformat(), "expired": len(events)}))
+    return events

@@ -19,7 +19,7 @@ from server.clock import Clock
 from server.config import Settings
 from server.engine.model import Event as EngineEvent
 from server.realtime import Broker, Message
-from server.services import views
+from server.services import service_day, views
 from server.services.errors import Invalid, NotFound
 from server.storage import tables
 from server.storage.database import writer
@@ -144,6 +144,8 @@ class UnitOfWork:
             # event times grow with numbers and sequence numbers.
             self.now = self.ctx.clock.now()
         self._centre = centre
+        # The first command of a new local day closes the day before, before doing its own work.
+        service_day.start_day_if_due(self, centre)
         return centre
 
     def reread(self, row: Any) -> None:
@@ -180,7 +182,7 @@ class UnitOfWork:
         touched: set[int] = set()
         counters: set[int] = set()
         for row, _ticket in self._events:
-            if row.kind == "config.updated":
+            if row.kind in ("config.updated", "day.started"):
                 return None
             for field_id in (row.field_id, row.data.get("from_field_id"), row.data.get("to_field_id")):
                 if field_id is not None:

@@ -43,6 +43,7 @@ NOTES = [
     "Số đã chuyển được tính là đã phục vụ ở lĩnh vực, quầy và cán bộ hoàn thành; số phiếu cấp tính ở lĩnh vực cấp số.",
     "Trung vị và phân vị 90: nội suy tuyến tính giữa hai giá trị gần nhất (như hàm PERCENTILE.INC của Excel).",
     "Tỷ lệ hài lòng: số lượt “Hài lòng” và “Rất hài lòng” trên tổng số lượt đánh giá.",
+    "Hết hạn: số chưa được gọi, hoặc được gọi mà chưa bấm Hoàn thành, khi hết ngày; sang ngày mới số thứ tự cấp lại từ đầu.",
 ]
 
 
@@ -78,6 +79,7 @@ _GROUP_COLUMNS = [
     ("Vắng mặt", "count", _COUNT_WIDTH),
     ("Chuyển đi", "count", _COUNT_WIDTH),
     ("Đã hủy", "count", _COUNT_WIDTH),
+    ("Hết hạn", "count", _COUNT_WIDTH),
     ("Thời gian chờ trung bình (phút)", "minutes", _MINUTES_WIDTH),
     ("Thời gian chờ trung vị (phút)", "minutes", _MINUTES_WIDTH),
     ("Thời gian chờ phân vị 90 (phút)", "minutes", _MINUTES_WIDTH),
@@ -95,6 +97,7 @@ def _group_cells(figures: out.FiguresOut) -> list[Cell]:
         Cell(figures.no_shows, "count"),
         Cell(figures.transferred, "count"),
         Cell(figures.cancelled, "count"),
+        Cell(figures.expired, "count"),
         Cell(figures.wait_minutes.average, "minutes"),
         Cell(figures.wait_minutes.median, "minutes"),
         Cell(figures.wait_minutes.p90, "minutes"),
@@ -124,6 +127,7 @@ def summary_table(report: out.ReportOut) -> Table:
         ("Vắng mặt, đã đưa lại hàng chờ", o.requeued, "count"),
         ("Chuyển quầy / chuyển lĩnh vực", o.transferred, "count"),
         ("Đã hủy", o.cancelled, "count"),
+        ("Hết hạn (chưa được phục vụ khi hết ngày)", o.expired, "count"),
         ("Thời gian chờ trung bình (phút)", o.wait_minutes.average, "minutes"),
         ("Thời gian chờ trung vị (phút)", o.wait_minutes.median, "minutes"),
         ("Thời gian chờ phân vị 90 (phút)", o.wait_minutes.p90, "minutes"),

@@ -13,6 +13,9 @@ Counts, and where each one belongs
     - issued: to the field that issued the number (the field the citizen chose at the kiosk).
     - served (`ticket.finished`), no-shows, cancelled: to the field, counter and officer of that
       event. A transferred ticket is therefore served by the field and counter that finished it.
+    - expired (`ticket.expired`): tickets still open when their day ended (never called, or left
+      at a counter without Hoàn thành), closed at the next day's start; to their field, and to
+      the counter that held one.
     - no-shows are final ones only; a no-show sent back to the queue (`requeued`) is counted
       apart, as `requeued`, because the citizen may still be served.
     - transferred: one per `ticket.transferred` event (a ticket moved twice counts twice), to the
@@ -138,6 +141,7 @@ class Tally:
     requeued: int = 0
     transferred: int = 0
     cancelled: int = 0
+    expired: int = 0
     rated: int = 0
     satisfied: int = 0
     wait_seconds: list[float] = field(default_factory=list)
@@ -304,6 +308,10 @@ def compute(events: Iterable[LoggedEvent], timezone: str, date_from: date, date_
             elif kind == "ticket.cancelled":
                 for tally in here:
                     tally.cancelled += 1
+                last_call = None
+            elif kind == "ticket.expired":
+                for tally in here:
+                    tally.expired += 1
                 last_call = None
             elif kind == "ticket.rated":
                 data = event.data or {}

@@ -135,6 +135,7 @@ def _figures_out(tally: figures.Tally) -> dict[str, object]:
         "requeued": tally.requeued,
         "transferred": tally.transferred,
         "cancelled": tally.cancelled,
+        "expired": tally.expired,
         "wait_minutes": _minutes_out(tally.wait),
         "service_minutes": _minutes_out(tally.service),
         "rated": tally.rated,

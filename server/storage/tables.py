@@ -39,6 +39,9 @@ class Centre(SQLModel, table=True):
     # The sequence number of the centre's last event; every event takes the next one, in the
     # transaction that writes it, so numbers never repeat and never skip.
     event_seq: int = 0
+    # The local day the centre's numbering is on. The first command of a new day (or the server's
+    # check at midnight) moves it on and closes the tickets left open from the day before.
+    service_day: date | None = None
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
@@ -153,6 +156,8 @@ class Ticket(SQLModel, table=True):
         UniqueConstraint("issue_field_id", "service_day", "number"),
         Index("ix_ticket_centre_day_state", "centre_id", "service_day", "state"),
         Index("ix_ticket_field_state", "field_id", "state"),
+        # A kiosk's tickets of the last minutes, for its rate limit.
+        Index("ix_ticket_device_issued", "issued_by_device_id", "issued_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -230,3 +235,19 @@ class IdempotencyRecord(SQLModel, table=True):
     status_code: int
     response: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True)
+
+
+class LoginFailure(SQLModel, table=True):
+    """A sign-in that failed (or is being checked), kept a short while: repeated failures for one
+    username or from one address make the next attempts wait."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (
+        Index("ix_login_failure_username_at", "username", "at"),
+        Index("ix_login_failure_address_at", "address", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64)
+    address: str = Field(max_length=64)
+    at: datetime = Field(sa_type=UTCDateTime, nullable=False)

@@ -281,8 +281,9 @@
       }
     }
     if (counter !== undefined && kind.startsWith("counter.") && event.to_state) counter.state = event.to_state;
-    if (["config.updated", "counter.opened", "counter.closed"].includes(kind) && feed) {
-      // Names, the fields a counter serves, the voice options or the officer changed: the snapshot has it all.
+    if (["config.updated", "counter.opened", "counter.closed", "day.started"].includes(kind) && feed) {
+      // Names, the fields a counter serves, the voice options, the officer or the day changed
+      // (yesterday's calls leave the board): the snapshot has it all.
       feed.requestSnapshot();
     }
     const seq = Number(event.seq);

@@ -192,10 +192,11 @@
     }
     // A device added, renamed or revoked: its row changes now rather than at the next round.
     if (kind === "config.updated" && (message.data || {}).what === "device") loadDevicesSoon();
-    // A counter opened, paused, called, finished…; names or settings changed: the snapshot has
-    // the whole picture (officer, current ticket, recent calls) in one answer.
+    // A counter opened, paused, called, finished…; names or settings changed; a new day began
+    // (today's figures start again): the snapshot has the whole picture (officer, current ticket,
+    // recent calls) in one answer.
     const atCounter = message.counter_id !== null && message.counter_id !== undefined;
-    if (kind === "config.updated" || kind.startsWith("counter.") || atCounter) refresh();
+    if (kind === "config.updated" || kind === "day.started" || kind.startsWith("counter.") || atCounter) refresh();
     render();
   }
 

@@ -170,6 +170,7 @@
       tile("rp-service", "Thời gian phục vụ trung bình", withUnit(o.service_minutes.average), spread(o.service_minutes)),
       tile("rp-satisfied", "Tỷ lệ hài lòng", share(o.satisfied_share), o.rated ? `${count(o.satisfied)}/${count(o.rated)} lượt đánh giá` : "chưa có lượt đánh giá"),
       tile("rp-cancelled", "Đã hủy", count(o.cancelled), "phiếu bị hủy"),
+      tile("rp-expired", "Hết hạn", count(o.expired), "chưa được phục vụ khi hết ngày"),
     );
   }
 
@@ -375,6 +376,7 @@
     ["no_shows", "Vắng mặt", (f) => count(f.no_shows)],
     ["transferred", "Chuyển đi", (f) => count(f.transferred)],
     ["cancelled", "Hủy", (f) => count(f.cancelled)],
+    ["expired", "Hết hạn", (f) => count(f.expired)],
   ];
   const TIME_COLUMNS = [
     ["average", "TB"],
@@ -442,7 +444,7 @@
 
   // A row with nothing in it is shown, but quietly: a field no one asked for today is a fact too.
   function quiet(figures) {
-    return !figures.issued && !figures.served && !figures.no_shows && !figures.transferred && !figures.cancelled && !figures.rated;
+    return !figures.issued && !figures.served && !figures.no_shows && !figures.transferred && !figures.cancelled && !figures.expired && !figures.rated;
   }
 
   function renderTables(report) {
