@@ -373,7 +373,7 @@ def test_my_figures_before_any_work_and_for_devices(live: Live) -> None:
     assert [r["count"] for r in today["ratings"]] == [0, 0, 0, 0]
     for device in ("counter_panel_1", "kiosk"):
         answer = live.client(live.devices[device]).get("/auth/me/today")
-        assert answer.status_code == 401
+        assert answer.status_code == 403  # signed in, but not an officer
         assert answer.json() == {"error": {"code": "officer_required", "message": "Thao tác này cần cán bộ đăng nhập."}}
     assert live.client().get("/auth/me/today").status_code == 401
     province = live.province_admin().get("/auth/me/today")  # no centre: the server's time zone

@@ -396,6 +396,12 @@ def update_device(ctx: AppContext, actor: Actor, device_id: int, body: schemas.D
     values = body.model_dump(exclude_unset=True)
     with ctx.unit_of_work() as uow:
         row = _locked(uow, actor, DEVICE, device_id)
+        if values.get("active") is True and not row.active:
+            # Deactivating revoked the device's token for good (the console says "Mã đã thu hồi"):
+            # bringing the row back would bring that token back too.
+            raise Conflict(
+                "device_revoked", "Mã của thiết bị này đã bị thu hồi và không dùng lại được. Hãy thêm thiết bị mới để có mã mới."
+            )
         if "counter_id" in values:
             _check_device_counter(uow.session, row.centre_id, row.kind, values["counter_id"])
         _apply(row, values)

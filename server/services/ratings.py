@@ -16,7 +16,7 @@ from server.engine import numbering
 from server.engine import rating as engine
 from server.services import views
 from server.services.context import Actor, AppContext, UnitOfWork, as_json, run_command
-from server.services.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from server.services.errors import Conflict, Forbidden, Invalid, NotFound
 from server.storage import tables
 
 _FINISHED_BY = (
@@ -120,7 +120,7 @@ def officer_today(ctx: AppContext, actor: Actor) -> schemas.OfficerTodayOut:
     """What the officer did today, counted from the event log (the record), not from tickets,
     whose state moves on after the officer is done with them."""
     if actor.kind != "officer":
-        raise Unauthorized("officer_required", "Thao tác này cần cán bộ đăng nhập.")
+        raise Forbidden("officer_required", "Thao tác này cần cán bộ đăng nhập.")
     now = ctx.clock.now()
     with ctx.read() as session:
         centre = session.get(tables.Centre, actor.centre_id) if actor.centre_id is not None else None
