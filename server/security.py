@@ -29,6 +29,14 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
+def needs_rehash(password_hash: str) -> bool:
+    """Whether a stored hash was made with other argon2 settings than today's (an older release)."""
+    try:
+        return _hasher.check_needs_rehash(password_hash)
+    except InvalidHashError:
+        return True
+
+
 # Verifying against this keeps a login for an unknown username as slow as a wrong password, so
 # response time does not reveal which usernames exist.
 DUMMY_HASH = _hasher.hash("hangdoi-timing-equaliser")

@@ -6,10 +6,11 @@ import logging
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, delete, text, update
 from sqlmodel import Session, col, select
 
 from server import schemas
+from server.engine import limits
 from server.engine import queue as engine
 from server.engine.model import CounterState
 from server.security import (
@@ -17,13 +18,14 @@ from server.security import (
     DUMMY_HASH,
     OFFICER_TOKEN_PREFIX,
     hash_password,
+    needs_rehash,
     new_token,
     token_hash,
     verify_password,
 )
 from server.services import views
 from server.services.context import Actor, AppContext, UnitOfWork, run_command
-from server.services.errors import Conflict, NotFound, Unauthorized
+from server.services.errors import Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized
 from server.storage import tables
 from server.storage.convert import write_back
 
@@ -168,9 +170,41 @@ def touch_device(ctx: AppContext, device_id: int, printer_state: str | None = No
         uow.commit()
 
 
-def login(ctx: AppContext, body: schemas.LoginIn) -> schemas.LoginOut:
+# Any fixed number: the PostgreSQL advisory lock that makes the check-and-record of sign-in
+# attempts one step, whichever worker takes them.
+LOGIN_LOCK_KEY = 0x68646C6F67696E
+
+
+def _begin_attempt(ctx: AppContext, username: str, address: str) -> None:
+    """Refuse a sign-in while its username or address has failed too often lately; otherwise
+    record the attempt as a failure before the password is checked (a success removes it), so
+    many attempts sent at once are counted exactly."""
+    with ctx.unit_of_work() as uow:
+        if ctx.engine.dialect.name == "postgresql":
+            uow.session.exec(text("SELECT pg_advisory_xact_lock(:key)"), params={"key": LOGIN_LOCK_KEY})  # type: ignore[call-overload]
+        since = uow.now - limits.LOGIN_FAILURE_WINDOW
+        failure = tables.LoginFailure
+        by_username = uow.session.exec(select(failure.at).where(failure.username == username, col(failure.at) > since)).all()
+        by_address = uow.session.exec(select(failure.at).where(failure.address == address, col(failure.at) > since)).all()
+        wait = max(
+            limits.login_wait(by_username, limits.FREE_FAILURES_PER_USERNAME, uow.now),
+            limits.login_wait(by_address, limits.FREE_FAILURES_PER_ADDRESS, uow.now),
+        )
+        if wait > 0:
+            raise TooManyRequests(
+                "too_many_sign_in_attempts",
+                f"Đăng nhập sai quá nhiều lần. Xin vui lòng thử lại sau {limits.wait_text(wait)}.",
+                wait,
+            )
+        uow.session.add(failure(username=username, address=address, at=uow.now))
+        uow.commit()
+
+
+def login(ctx: AppContext, body: schemas.LoginIn, address: str = "") -> schemas.LoginOut:
+    username = body.username.strip().lower()[:64]
+    _begin_attempt(ctx, username, address[:64])
     with ctx.read() as session:
-        officer = session.exec(select(tables.Officer).where(tables.Officer.username == body.username.strip().lower())).first()
+        officer = session.exec(select(tables.Officer).where(tables.Officer.username == username)).first()
     if officer is None:
         verify_password(DUMMY_HASH, body.password)
         raise Unauthorized("bad_credentials", BAD_LOGIN)
@@ -180,6 +214,13 @@ def login(ctx: AppContext, body: schemas.LoginIn) -> schemas.LoginOut:
     now = ctx.clock.now()
     expires = now + timedelta(hours=ctx.settings.token_ttl_hours)
     with ctx.unit_of_work() as uow:
+        # The password was right: this username's failures are forgiven.
+        uow.session.exec(delete(tables.LoginFailure).where(col(tables.LoginFailure.username) == username))  # type: ignore[call-overload]
+        if needs_rehash(officer.password_hash):
+            # Hashed with weaker argon2 settings than today's: store it again with the current ones.
+            stored = uow.session.get(tables.Officer, officer.id)
+            assert stored is not None
+            stored.password_hash = hash_password(body.password)
         auth = tables.AuthSession(officer_id=officer.id, token_hash=token_hash(token), created_at=now, expires_at=expires)  # type: ignore[arg-type]
         uow.session.add(auth)
         uow.session.flush()
@@ -297,7 +338,7 @@ def me(actor: Actor, counter_id: int | None) -> schemas.MeOut:
 
 def _require_officer(actor: Actor) -> None:
     if actor.kind != "officer":
-        raise Unauthorized("officer_required", "Thao tác này cần cán bộ đăng nhập.")
+        raise Forbidden("officer_required", "Thao tác này cần cán bộ đăng nhập.")
 
 
 def create_officer(

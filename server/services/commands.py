@@ -3,18 +3,44 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy import bindparam
+from sqlmodel import col, select
 
 from server import schemas
-from server.engine import model
+from server.engine import limits, model
 from server.engine import queue as engine
 from server.security import new_ticket_code
 from server.services import views
 from server.services.context import Actor, AppContext, UnitOfWork, as_json, run_command
-from server.services.errors import Conflict, Forbidden, NotFound
+from server.services.errors import Conflict, Forbidden, NotFound, TooManyRequests
 from server.storage import tables
 from server.storage.convert import write_back
 
 # --- issuing ------------------------------------------------------------------------------------
+
+_RECENT_ISSUES = select(tables.Ticket.issued_at).where(
+    tables.Ticket.issued_by_device_id == bindparam("device_id"), col(tables.Ticket.issued_at) > bindparam("since")
+)
+
+
+def _check_kiosk_rate(uow: UnitOfWork, ctx: AppContext, actor: Actor) -> None:
+    """Refuse a device's ticket beyond its rate. Counted from its own tickets under the centre
+    lock, so the limit is exact with any number of workers and survives a restart."""
+    windows = [
+        limits.Window(60, ctx.settings.kiosk_tickets_per_minute),
+        limits.Window(15 * 60, ctx.settings.kiosk_tickets_per_15_minutes),
+    ]
+    since = uow.now - timedelta(seconds=max(w.seconds for w in windows))
+    recent = uow.session.exec(_RECENT_ISSUES, params={"device_id": actor.id, "since": since}).all()
+    wait = limits.wait_before_next(recent, uow.now, windows)
+    if wait > 0:
+        raise TooManyRequests(
+            "too_many_tickets",
+            f"Máy lấy số vừa cấp nhiều số liên tiếp. Xin vui lòng chờ khoảng {limits.wait_text(wait)} rồi bấm lấy số lại.",
+            wait,
+        )
 
 
 def issue_ticket(
@@ -30,6 +56,8 @@ def issue_ticket(
             raise NotFound("field_not_found", "Không tìm thấy lĩnh vực này tại Trung tâm.")
         centre_row = uow.lock_centre(field_row.centre_id)
         uow.reread(field_row)
+        if actor.kind == "device":
+            _check_kiosk_rate(uow, ctx, actor)
         day = views.today(centre_row, uow.now)
         day_row = session.get(tables.FieldDay, (field_row.id, day))
         if day_row is None:

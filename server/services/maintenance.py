@@ -23,3 +23,18 @@ def prune_idempotency_records(ctx: AppContext) -> int:
         )
         uow.commit()
         return int(result.rowcount or 0)
+
+
+# Failed sign-ins matter for limits.LOGIN_FAILURE_WINDOW; a day is kept for whoever looks into one.
+LOGIN_FAILURES_KEPT_FOR = timedelta(days=1)
+
+
+def prune_login_failures(ctx: AppContext) -> int:
+    """Forget failed sign-ins older than LOGIN_FAILURES_KEPT_FOR; returns how many went."""
+    with ctx.unit_of_work() as uow:
+        cutoff = uow.now - LOGIN_FAILURES_KEPT_FOR
+        result = uow.session.exec(  # type: ignore[call-overload]
+            delete(tables.LoginFailure).where(col(tables.LoginFailure.at) < cutoff)
+        )
+        uow.commit()
+        return int(result.rowcount or 0)
