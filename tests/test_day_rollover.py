@@ -198,10 +198,13 @@ def test_a_clock_put_back_does_not_start_a_day_again(live: Live) -> None:
     live.issue(HO_TICH)
     live.clock.set(TUESDAY_0745)
     assert live.issue(HO_TICH)["ticket"]["label"] == "1001"
-    # Someone corrects a PC clock that ran a day ahead: Monday again. Nothing is expired again,
-    # no second day starts, and Monday's numbering carries on from where it stopped.
+    # Someone sets a PC clock that ran ahead back to Monday night. The centre's time never goes
+    # back: nothing expires again, no second day starts, and the next ticket is Tuesday's, queued
+    # behind the one before it.
     live.clock.set(MONDAY_2359)
-    assert live.issue(HO_TICH)["ticket"]["label"] == "1002"
+    after = live.issue(HO_TICH)["ticket"]
+    assert after["label"] == "1002" and after["service_day"] == "2026-11-24"
+    assert datetime.fromisoformat(after["issued_at"]) > TUESDAY_0745
     assert len(day_events(live, "day.started")) == 1
     assert len(day_events(live, "ticket.expired")) == 1
 

@@ -7,7 +7,7 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -144,6 +144,10 @@ class UnitOfWork:
             # event times grow with numbers and sequence numbers.
             self.now = self.ctx.clock.now()
         self._centre = centre
+        if centre.last_event_at is not None and self.now <= centre.last_event_at:
+            # The clock went back (or two commands share a microsecond): time stays in step with
+            # sequence numbers, so queue order by time is the order tickets were really issued.
+            self.now = centre.last_event_at + timedelta(microseconds=1)
         # The first command of a new local day closes the day before, before doing its own work.
         service_day.start_day_if_due(self, centre)
         return centre
@@ -159,6 +163,7 @@ class UnitOfWork:
         centre = self._centre
         assert centre is not None, "lock_centre() first"
         centre.event_seq += 1
+        centre.last_event_at = max(event.at, centre.last_event_at or event.at)
         row = tables.Event(
             centre_id=centre.id,  # type: ignore[arg-type]
             seq=centre.event_seq,

@@ -1,4 +1,4 @@
-"""the centre's service day, failed sign-ins, and an index for the kiosks' rate limit
+"""the centre's service day and last event time, failed sign-ins, and an index for the kiosks' rate limit
 
 Revision ID: 0004
 Revises: 0003
@@ -25,6 +25,7 @@ def upgrade() -> None:
     # whatever was left open before the upgrade).
     with op.batch_alter_table("centre") as batch:
         batch.add_column(sa.Column("service_day", sa.Date(), nullable=True))
+        batch.add_column(sa.Column("last_event_at", server.storage.types.UTCDateTime(), nullable=True))
     op.create_index("ix_ticket_device_issued", "ticket", ["issued_by_device_id", "issued_at"])
     op.create_table(
         "login_failure",
@@ -44,4 +45,5 @@ def downgrade() -> None:
     op.drop_table("login_failure")
     op.drop_index("ix_ticket_device_issued", table_name="ticket")
     with op.batch_alter_table("centre") as batch:
+        batch.drop_column("last_event_at")
         batch.drop_column("service_day")
