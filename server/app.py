@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from server import __version__
-from server.api import admin, auth, counters, devices, errors, reports, tickets, ws
+from server.api import admin, auth, counters, devices, errors, limits, reports, tickets, ws
 from server.clock import Clock, SystemClock
 from server.config import Settings
 from server.postgres_broker import PostgresBroker
@@ -33,6 +33,7 @@ async def _housekeeping(ctx: AppContext) -> None:
             pruned = await asyncio.to_thread(maintenance.prune_idempotency_records, ctx)
             if pruned:
                 log.info("forgot %d idempotency records older than two days", pruned)
+            await asyncio.to_thread(maintenance.prune_login_failures, ctx)
         except Exception:  # a failed pass must not stop the next one
             log.exception("housekeeping failed")
         await asyncio.sleep(HOUSEKEEPING_EVERY_SECONDS)
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.heartbeats = heartbeats
     app.state.centre_snapshots = ws.CentreSnapshots()
     errors.install(app)
+    app.add_middleware(limits.RequestLimits)  # 413 for a body over 1 MB before it is read; no NUL in the address
 
     api = APIRouter(prefix=API_PREFIX)
     for module in (auth, tickets, counters, devices, admin, reports):

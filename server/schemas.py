@@ -6,19 +6,64 @@ is stored. Public shapes (PublicTicketStatus, event messages) carry no personal 
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time
-from typing import ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
 Name = Field(min_length=1, max_length=200)
+
+# What a client sends is taken as it is typed: an integer is a JSON integer (not "3", 3.0 or true),
+# a boolean is true or false, and nothing the schema does not name.
+INPUT = ConfigDict(extra="forbid", strict=True)
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL cannot store NUL in text, and no name, password or note needs one.
+    if "\x00" in value:
+        raise ValueError("không được chứa ký tự NUL (\\x00)")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
+
+HOUR_MINUTE = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
+_HOUR_SCHEMA = WithJsonSchema({"type": "string", "pattern": HOUR_MINUTE, "examples": ["07:30"]})
+
+
+def _local_time(value: object) -> object:
+    if (isinstance(value, str) and re.fullmatch(HOUR_MINUTE, value)) or (isinstance(value, time) and value.tzinfo is None):
+        return value
+    raise ValueError("phải là giờ dạng HH:MM, từ 00:00 đến 23:59")
+
+
+# An opening or closing hour: the centre's wall-clock time, "07:30" or "07:30:00", with no time zone.
+LocalTimeIn = Annotated[time, BeforeValidator(_local_time), Field(strict=False), _HOUR_SCHEMA]
+LocalTimeOut = Annotated[time, _HOUR_SCHEMA]
+
+DisplayOrder = Annotated[int, Field(ge=-1000, le=1000)]
+
+
+def _only_clearable_take_null(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """In the documented schema, null is offered only where it clears something (CLEARABLE)."""
+    clearable: frozenset[str] = getattr(model, "CLEARABLE", frozenset())
+    for name, prop in schema.get("properties", {}).items():
+        choices = prop.get("anyOf")
+        if name in clearable or not choices:
+            continue
+        kept = [choice for choice in choices if choice != {"type": "null"}]
+        if len(kept) == 1:
+            del prop["anyOf"]
+            prop.pop("default", None)
+            prop.update(kept[0])
 
 
 class PatchModel(BaseModel):
     """A partial update: leaving a field out keeps it; sending null clears it, which only the
     optional columns listed in CLEARABLE allow."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=_only_clearable_take_null)
     CLEARABLE: ClassVar[frozenset[str]] = frozenset()
 
     @model_validator(mode="after")
@@ -29,9 +74,15 @@ class PatchModel(BaseModel):
         return self
 
 
+class FieldProblem(BaseModel):
+    field: str
+    message: str
+
+
 class ErrorBody(BaseModel):
     code: str
-    message: str
+    message: str = Field(description="In Vietnamese, to be shown as it is.")
+    fields: list[FieldProblem] | None = Field(default=None, description="A refused request (422): each problem by input.")
 
 
 class ErrorResponse(BaseModel):
@@ -42,7 +93,7 @@ class ErrorResponse(BaseModel):
 
 
 class IssueTicketIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT
     field_id: int
     priority_group_id: int | None = None
 
@@ -158,8 +209,8 @@ class CentreOut(BaseModel):
     name: str
     address: str
     timezone: str
-    opens_at: time | None
-    closes_at: time | None
+    opens_at: LocalTimeOut | None
+    closes_at: LocalTimeOut | None
     working_days: str
     max_priority_in_row: int
     rating_levels: int
@@ -229,17 +280,17 @@ class PublicTicketStatus(BaseModel):
 
 
 class CallTicketIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT
     ticket_id: int
 
 
 class NoShowIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT
     requeue: bool = False
 
 
 class TransferIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT
     field_id: int | None = None
     counter_id: int | None = None
     ticket_id: int | None = Field(
@@ -248,7 +299,7 @@ class TransferIn(BaseModel):
 
 
 class CancelIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT
     ticket_id: int | None = Field(default=None, description="Default: the counter's current ticket.")
 
 
@@ -261,10 +312,10 @@ class CounterCommandOut(BaseModel):
 
 
 class RatingIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT
     ticket_id: int
     level: int = Field(ge=1, le=5, description="1..scale, the highest the best.")
-    reason: str = Field(default="", max_length=500, description='Chosen preset reasons joined with "; ", plus any typed text.')
+    reason: Text = Field(default="", max_length=500, description='Chosen preset reasons joined with "; ", plus any typed text.')
 
 
 class RatingOut(BaseModel):
@@ -305,9 +356,9 @@ class OfficerTodayOut(BaseModel):
 
 
 class LoginIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    username: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=200)
+    model_config = INPUT
+    username: Text = Field(min_length=1, max_length=64)
+    password: Text = Field(min_length=1, max_length=200)
     counter_id: int | None = None
 
 
@@ -341,16 +392,16 @@ class MeOut(BaseModel):
 
 
 class CentreIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Name
-    address: str = Field(default="", max_length=300)
-    timezone: str = Field(default="Asia/Ho_Chi_Minh", max_length=64)
-    opens_at: time | None = None
-    closes_at: time | None = None
+    model_config = INPUT
+    name: Text = Name
+    address: Text = Field(default="", max_length=300)
+    timezone: Text = Field(default="Asia/Ho_Chi_Minh", max_length=64)
+    opens_at: LocalTimeIn | None = None
+    closes_at: LocalTimeIn | None = None
     working_days: str = Field(default="01234", pattern=r"^[0-6]{0,7}$")
     max_priority_in_row: int = Field(default=2, ge=1, le=10)
     rating_levels: Literal[3, 4, 5] = 4
-    notice_text: str = Field(default="", max_length=1000)
+    notice_text: Text = Field(default="", max_length=1000)
     voice_enabled: bool = True
     voice_repeat: int = Field(default=2, ge=1, le=5)
     voice_digit_by_digit: bool = False
@@ -359,15 +410,15 @@ class CentreIn(BaseModel):
 
 class CentreUpdate(PatchModel):
     CLEARABLE = frozenset({"opens_at", "closes_at"})
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    address: str | None = Field(default=None, max_length=300)
-    timezone: str | None = Field(default=None, max_length=64)
-    opens_at: time | None = None
-    closes_at: time | None = None
+    name: Text | None = Field(default=None, min_length=1, max_length=200)
+    address: Text | None = Field(default=None, max_length=300)
+    timezone: Text | None = Field(default=None, max_length=64)
+    opens_at: LocalTimeIn | None = None
+    closes_at: LocalTimeIn | None = None
     working_days: str | None = Field(default=None, pattern=r"^[0-6]{0,7}$")
     max_priority_in_row: int | None = Field(default=None, ge=1, le=10)
     rating_levels: Literal[3, 4, 5] | None = None
-    notice_text: str | None = Field(default=None, max_length=1000)
+    notice_text: Text | None = Field(default=None, max_length=1000)
     voice_enabled: bool | None = None
     voice_repeat: int | None = Field(default=None, ge=1, le=5)
     voice_digit_by_digit: bool | None = None
@@ -376,17 +427,17 @@ class CentreUpdate(PatchModel):
 
 
 class FieldIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT
     centre_id: int | None = None
     code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
-    name: str = Name
+    name: Text = Name
     number_start: int = Field(default=1, ge=0, le=999_999)
     number_end: int = Field(default=999, ge=0, le=999_999)
     prefix: str = Field(default="", max_length=4, pattern=r"^[A-Z]{0,4}$")
     daily_cap: int | None = Field(default=None, ge=1, le=999_999)
-    opens_at: time | None = None
-    closes_at: time | None = None
-    display_order: int = 0
+    opens_at: LocalTimeIn | None = None
+    closes_at: LocalTimeIn | None = None
+    display_order: DisplayOrder = 0
     default_service_seconds: int = Field(default=300, ge=10, le=7200)
 
     @model_validator(mode="after")
@@ -399,14 +450,14 @@ class FieldIn(BaseModel):
 class FieldUpdate(PatchModel):
     CLEARABLE = frozenset({"daily_cap", "opens_at", "closes_at"})
     code: str | None = Field(default=None, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Text | None = Field(default=None, min_length=1, max_length=200)
     number_start: int | None = Field(default=None, ge=0, le=999_999)
     number_end: int | None = Field(default=None, ge=0, le=999_999)
     prefix: str | None = Field(default=None, max_length=4, pattern=r"^[A-Z]{0,4}$")
     daily_cap: int | None = Field(default=None, ge=1, le=999_999)
-    opens_at: time | None = None
-    closes_at: time | None = None
-    display_order: int | None = None
+    opens_at: LocalTimeIn | None = None
+    closes_at: LocalTimeIn | None = None
+    display_order: DisplayOrder | None = None
     default_service_seconds: int | None = Field(default=None, ge=10, le=7200)
     active: bool | None = None
 
@@ -420,57 +471,57 @@ class FieldOut(BaseModel):
     number_end: int
     prefix: str
     daily_cap: int | None
-    opens_at: time | None
-    closes_at: time | None
+    opens_at: LocalTimeOut | None
+    closes_at: LocalTimeOut | None
     display_order: int
     default_service_seconds: int
     active: bool
 
 
 class CounterIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT
     centre_id: int | None = None
     number: int = Field(ge=1, le=999)
-    name: str = Field(default="", max_length=200)
+    name: Text = Field(default="", max_length=200)
     field_ids: list[int] = Field(default_factory=list, max_length=50)
 
 
 class CounterUpdate(PatchModel):
     number: int | None = Field(default=None, ge=1, le=999)
-    name: str | None = Field(default=None, max_length=200)
+    name: Text | None = Field(default=None, max_length=200)
     field_ids: list[int] | None = Field(default=None, max_length=50)
     active: bool | None = None
 
 
 class OfficerIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT
     centre_id: int | None = None
     username: str = Field(min_length=2, max_length=64, pattern=r"^[a-z0-9._-]+$")
-    full_name: str = Name
+    full_name: Text = Name
     role: Literal["admin", "officer"] = "officer"
-    password: str = Field(min_length=8, max_length=200)
-    phone: str = Field(default="", max_length=32)
+    password: Text = Field(min_length=8, max_length=200)
+    phone: Text = Field(default="", max_length=32)
 
 
 class OfficerUpdate(PatchModel):
-    full_name: str | None = Field(default=None, min_length=1, max_length=200)
+    full_name: Text | None = Field(default=None, min_length=1, max_length=200)
     role: Literal["admin", "officer"] | None = None
-    password: str | None = Field(default=None, min_length=8, max_length=200)
-    phone: str | None = Field(default=None, max_length=32)
+    password: Text | None = Field(default=None, min_length=8, max_length=200)
+    phone: Text | None = Field(default=None, max_length=32)
     active: bool | None = None
 
 
 class DeviceIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT
     centre_id: int | None = None
     kind: Literal["kiosk", "display", "counter_panel"]
-    name: str = Name
+    name: Text = Name
     counter_id: int | None = None
 
 
 class DeviceUpdate(PatchModel):
     CLEARABLE = frozenset({"counter_id"})
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Text | None = Field(default=None, min_length=1, max_length=200)
     counter_id: int | None = None
     active: bool | None = None
 
@@ -493,15 +544,15 @@ class DeviceCreatedOut(BaseModel):
 
 
 class PriorityGroupIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = INPUT
     centre_id: int | None = None
     code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
-    name: str = Name
-    display_order: int = 0
+    name: Text = Name
+    display_order: DisplayOrder = 0
 
 
 class PriorityGroupUpdate(PatchModel):
     code: str | None = Field(default=None, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    display_order: int | None = None
+    name: Text | None = Field(default=None, min_length=1, max_length=200)
+    display_order: DisplayOrder | None = None
     active: bool | None = None

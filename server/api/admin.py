@@ -14,7 +14,9 @@ from server.services import admin
 router = APIRouter(prefix="/admin", tags=["admin"])
 
 READ = refusals(401, 403, 404, 422)
-WRITE = refusals(401, 403, 404, 409, 422)
+# A form (POST, PATCH) may also get 400 (a body that is not UTF-8 text) and 413 (over the size limit).
+WRITE = refusals(400, 401, 403, 404, 409, 413, 422)
+DEACTIVATE = refusals(401, 403, 404, 409, 422)
 
 
 # --- centres -------------------------------------------------------------------------------------
@@ -40,7 +42,7 @@ def update_centre(item_id: int, body: schemas.CentreUpdate, ctx: Ctx, actor: Cur
     return admin.update_centre(ctx, actor, item_id, body)
 
 
-@router.delete("/centres/{item_id}", response_model=schemas.CentreOut, responses=WRITE)
+@router.delete("/centres/{item_id}", response_model=schemas.CentreOut, responses=DEACTIVATE)
 def deactivate_centre(item_id: int, ctx: Ctx, actor: CurrentActor) -> Any:
     return admin.deactivate(ctx, actor, admin.CENTRE, item_id)
 
@@ -68,7 +70,7 @@ def update_field(item_id: int, body: schemas.FieldUpdate, ctx: Ctx, actor: Curre
     return admin.update_field(ctx, actor, item_id, body)
 
 
-@router.delete("/fields/{item_id}", response_model=schemas.FieldOut, responses=WRITE)
+@router.delete("/fields/{item_id}", response_model=schemas.FieldOut, responses=DEACTIVATE)
 def deactivate_field(item_id: int, ctx: Ctx, actor: CurrentActor) -> Any:
     return admin.deactivate(ctx, actor, admin.FIELD, item_id)
 
@@ -96,7 +98,7 @@ def update_counter(item_id: int, body: schemas.CounterUpdate, ctx: Ctx, actor: C
     return admin.update_counter(ctx, actor, item_id, body)
 
 
-@router.delete("/counters/{item_id}", response_model=schemas.CounterOut, responses=WRITE)
+@router.delete("/counters/{item_id}", response_model=schemas.CounterOut, responses=DEACTIVATE)
 def deactivate_counter(item_id: int, ctx: Ctx, actor: CurrentActor) -> Any:
     return admin.deactivate(ctx, actor, admin.COUNTER, item_id)
 
@@ -125,7 +127,7 @@ def update_officer(item_id: int, body: schemas.OfficerUpdate, ctx: Ctx, actor: C
     return admin.update_officer(ctx, actor, item_id, body)
 
 
-@router.delete("/officers/{item_id}", response_model=schemas.OfficerOut, responses=WRITE)
+@router.delete("/officers/{item_id}", response_model=schemas.OfficerOut, responses=DEACTIVATE)
 def deactivate_officer(item_id: int, ctx: Ctx, actor: CurrentActor) -> Any:
     return admin.deactivate(ctx, actor, admin.OFFICER, item_id)
 
@@ -154,7 +156,7 @@ def update_device(item_id: int, body: schemas.DeviceUpdate, ctx: Ctx, actor: Cur
     return admin.update_device(ctx, actor, item_id, body)
 
 
-@router.delete("/devices/{item_id}", response_model=schemas.DeviceOut, responses=WRITE)
+@router.delete("/devices/{item_id}", response_model=schemas.DeviceOut, responses=DEACTIVATE)
 def deactivate_device(item_id: int, ctx: Ctx, actor: CurrentActor) -> Any:
     """Revoke the device's token at once."""
     return admin.deactivate(ctx, actor, admin.DEVICE, item_id)
@@ -183,6 +185,6 @@ def update_priority_group(item_id: int, body: schemas.PriorityGroupUpdate, ctx: 
     return admin.update_priority_group(ctx, actor, item_id, body)
 
 
-@router.delete("/priority-groups/{item_id}", response_model=schemas.PriorityGroupOut, responses=WRITE)
+@router.delete("/priority-groups/{item_id}", response_model=schemas.PriorityGroupOut, responses=DEACTIVATE)
 def deactivate_priority_group(item_id: int, ctx: Ctx, actor: CurrentActor) -> Any:
     return admin.deactivate(ctx, actor, admin.PRIORITY_GROUP, item_id)

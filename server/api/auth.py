@@ -2,28 +2,29 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from server import schemas
 from server.api.common import COMMAND_REFUSALS, refusals
 from server.api.deps import Ctx, CurrentActor, IdempotencyKey
 from server.services import auth, ratings
-from server.services.errors import Unauthorized
+from server.services.errors import Forbidden
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-@router.post("/login", response_model=schemas.LoginOut, responses=refusals(401, 404, 409, 422))
-def login(body: schemas.LoginIn, ctx: Ctx) -> schemas.LoginOut:
-    """Sign in with username and password; with counter_id, also take that counter."""
-    return auth.login(ctx, body)
+@router.post("/login", response_model=schemas.LoginOut, responses=refusals(400, 401, 404, 409, 413, 422, 429))
+def login(body: schemas.LoginIn, ctx: Ctx, request: Request) -> schemas.LoginOut:
+    """Sign in with username and password; with counter_id, also take that counter. After
+    repeated failures for a username or from an address, attempts must wait (429, Retry-After)."""
+    return auth.login(ctx, body, request.client.host if request.client else "")
 
 
-@router.post("/logout", status_code=204, responses=refusals(401, 409))
+@router.post("/logout", status_code=204, responses=refusals(401, 403, 409))
 def logout(ctx: Ctx, actor: CurrentActor) -> Response:
     """Revoke this token (and leave the counter)."""
     if actor.kind != "officer":
-        raise Unauthorized("officer_required", "Thao tác này cần cán bộ đăng nhập.")
+        raise Forbidden("officer_required", "Thao tác này cần cán bộ đăng nhập.")
     auth.logout(ctx, actor)
     return Response(status_code=204)
 
@@ -33,7 +34,7 @@ async def me(actor: CurrentActor) -> schemas.MeOut:
     return auth.me(actor, actor.counter_id)
 
 
-@router.get("/me/today", response_model=schemas.OfficerTodayOut, responses=refusals(401))
+@router.get("/me/today", response_model=schemas.OfficerTodayOut, responses=refusals(401, 403))
 def my_day(ctx: Ctx, actor: CurrentActor) -> schemas.OfficerTodayOut:
     """The signed-in officer's own figures for today: served, no-shows, transfers, ratings."""
     return ratings.officer_today(ctx, actor)

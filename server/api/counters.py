@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from server import schemas
-from server.api.common import COMMAND_REFUSALS, refusals
+from server.api.common import BODY_COMMAND_REFUSALS, COMMAND_REFUSALS, refusals
 from server.api.deps import Ctx, CurrentActor, IdempotencyKey
 from server.services import commands, ratings, views
 from server.services.errors import NotFound
@@ -16,7 +16,7 @@ router = APIRouter(prefix="/counters/{counter_id}", tags=["counter"])
 Out = schemas.CounterCommandOut
 
 
-@router.get("/state", response_model=schemas.CounterStateOut, responses=refusals(401, 404))
+@router.get("/state", response_model=schemas.CounterStateOut, responses=refusals(401, 404, 422))
 def counter_state(counter_id: int, ctx: Ctx, actor: CurrentActor) -> schemas.CounterStateOut:
     """The counter, its current ticket and the waiting tickets in the order "call next" takes them."""
     with ctx.read() as session:
@@ -32,7 +32,7 @@ def call_next(counter_id: int, ctx: Ctx, actor: CurrentActor, key: IdempotencyKe
     return commands.call_next(ctx, actor, counter_id, key)
 
 
-@router.post("/call", response_model=Out, responses=COMMAND_REFUSALS)
+@router.post("/call", response_model=Out, responses=BODY_COMMAND_REFUSALS)
 def call_ticket(counter_id: int, body: schemas.CallTicketIn, ctx: Ctx, actor: CurrentActor, key: IdempotencyKey) -> Out:
     """Call one particular waiting ticket, chosen from the list."""
     return commands.call_ticket(ctx, actor, counter_id, body, key)
@@ -56,19 +56,19 @@ def finish(counter_id: int, ctx: Ctx, actor: CurrentActor, key: IdempotencyKey) 
     return commands.finish(ctx, actor, counter_id, key)
 
 
-@router.post("/no-show", response_model=Out, responses=COMMAND_REFUSALS)
+@router.post("/no-show", response_model=Out, responses=BODY_COMMAND_REFUSALS)
 def no_show(counter_id: int, ctx: Ctx, actor: CurrentActor, key: IdempotencyKey, body: schemas.NoShowIn | None = None) -> Out:
     """Vắng mặt; with requeue, the ticket goes back to the end of the queue (once)."""
     return commands.no_show(ctx, actor, counter_id, body or schemas.NoShowIn(), key)
 
 
-@router.post("/transfer", response_model=Out, responses=COMMAND_REFUSALS)
+@router.post("/transfer", response_model=Out, responses=BODY_COMMAND_REFUSALS)
 def transfer(counter_id: int, body: schemas.TransferIn, ctx: Ctx, actor: CurrentActor, key: IdempotencyKey) -> Out:
     """Chuyển quầy / chuyển lĩnh vực: the ticket keeps its number and its place by issue time."""
     return commands.transfer(ctx, actor, counter_id, body, key)
 
 
-@router.post("/cancel", response_model=Out, responses=COMMAND_REFUSALS)
+@router.post("/cancel", response_model=Out, responses=BODY_COMMAND_REFUSALS)
 def cancel(counter_id: int, ctx: Ctx, actor: CurrentActor, key: IdempotencyKey, body: schemas.CancelIn | None = None) -> Out:
     return commands.cancel(ctx, actor, counter_id, body or schemas.CancelIn(), key)
 
@@ -85,7 +85,7 @@ def resume(counter_id: int, ctx: Ctx, actor: CurrentActor, key: IdempotencyKey) 
     return commands.resume(ctx, actor, counter_id, key)
 
 
-@router.post("/rating", response_model=schemas.RatingOut, responses=COMMAND_REFUSALS)
+@router.post("/rating", response_model=schemas.RatingOut, responses=BODY_COMMAND_REFUSALS)
 def rate(counter_id: int, body: schemas.RatingIn, ctx: Ctx, actor: CurrentActor, key: IdempotencyKey) -> schemas.RatingOut:
     """Đánh giá mức độ hài lòng of a ticket this counter finished, within 15 minutes, once. Sent by
     the counter's rating tablet (its device token) or the officer signed in at the counter."""

@@ -21,7 +21,7 @@ class DeviceStatusIn(BaseModel):
     printer_state: Literal["ok", "offline", "paper_out", "paper_low", "cover_open", "error", ""] | None = None
 
 
-@router.post("/me/status", response_model=schemas.MeOut, responses=refusals(401, 403, 422))
+@router.post("/me/status", response_model=schemas.MeOut, responses=refusals(400, 401, 403, 413, 422))
 def report_status(body: DeviceStatusIn, ctx: Ctx, actor: CurrentActor) -> schemas.MeOut:
     """A device's heartbeat; a kiosk also reports its printer so admins see it."""
     if actor.kind != "device":

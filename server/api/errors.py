@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -10,7 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from server.services.errors import Conflict, Forbidden, Invalid, NotFound, QueueError, Unauthorized
+from server.services.errors import Conflict, Forbidden, Invalid, NotFound, QueueError, TooManyRequests, Unauthorized
 
 STATUS = {
     NotFound: 404,
@@ -18,9 +20,16 @@ STATUS = {
     Invalid: 422,
     Unauthorized: 401,
     Forbidden: 403,
+    TooManyRequests: 429,
 }
 
 OUT_OF_RANGE = "Dữ liệu gửi lên không hợp lệ: số hoặc giá trị vượt giới hạn cho phép."
+NUL_CHARACTER = "Dữ liệu gửi lên không hợp lệ: không được chứa ký tự NUL (\\x00)."
+NOT_JSON = "Dữ liệu gửi lên phải là JSON (Content-Type: application/json)."
+
+# FastAPI's words when a body cannot be decoded at all, and what we say instead.
+FASTAPI_UNREADABLE_BODY = "There was an error parsing the body"
+UNREADABLE_BODY = "Nội dung gửi lên không đọc được: cần là JSON viết bằng bảng mã UTF-8."
 
 GENERIC = {
     400: "Yêu cầu không hợp lệ.",
@@ -32,14 +41,16 @@ GENERIC = {
 }
 
 
-def error_response(status: int, code: str, message: str) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+def error_response(status: int, code: str, message: str, retry_after: int | None = None) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
 
 
 def _field_name(loc: tuple[object, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
-    return ".".join(parts) or "dữ liệu"
+    return ".".join(parts)
 
 
 # Pydantic's error types, said in Vietnamese; {name} comes from the error's context.
@@ -74,6 +85,13 @@ PROBLEMS = {
     "json_type": "nội dung không phải JSON hợp lệ",
 }
 
+# The same, said of the whole body rather than of one input.
+WHOLE_BODY = {
+    "missing": "thiếu nội dung (một đối tượng JSON)",
+    "dict_type": "nội dung phải là một đối tượng JSON",
+    "model_attributes_type": "nội dung phải là một đối tượng JSON",
+}
+
 
 def problem(error: dict[str, Any]) -> tuple[str, str]:
     """One validation problem as (field, Vietnamese phrase): ("number_end", "phải nhỏ hơn hoặc bằng 999999")."""
@@ -81,6 +99,8 @@ def problem(error: dict[str, Any]) -> tuple[str, str]:
     if kind in ("json_invalid", "json_type"):
         return "", PROBLEMS[kind]
     where = _field_name(tuple(error.get("loc", ())))
+    if not where and kind in WHOLE_BODY:
+        return "", WHOLE_BODY[kind]
     if kind == "value_error":
         # Our own validators already speak Vietnamese; pydantic prefixes "Value error, ".
         return where, str(error.get("msg", "")).removeprefix("Value error, ")
@@ -102,12 +122,15 @@ def describe(error: dict[str, Any]) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(QueueError)
     async def _refused(request: Request, exc: QueueError) -> JSONResponse:
-        return error_response(STATUS.get(type(exc), 409), exc.code, exc.message)
+        retry_after = exc.retry_after if isinstance(exc, TooManyRequests) else None
+        return error_response(STATUS.get(type(exc), 409), exc.code, exc.message, retry_after)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = [problem(dict(error)) for error in exc.errors()]
         message = "Dữ liệu gửi lên không hợp lệ: " + "; ".join(f"{w}: {p}" if w else p for w, p in problems[:5])
+        if _body_not_json(request, exc.errors()):
+            message = NOT_JSON
         # `fields` lets a form put each phrase beside its input.
         fields = [{"field": where, "message": phrase} for where, phrase in problems]
         return JSONResponse(
@@ -120,15 +143,45 @@ def install(app: FastAPI) -> None:
     async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
         # An id or number beyond what the database column stores (SQLite raises OverflowError,
         # PostgreSQL a DataError): nothing can have it. The transaction has been rolled back.
+        if isinstance(exc, DataError) and "NUL" in str(exc.orig):
+            # PostgreSQL stores no NUL in text; the bodies' models refuse it, this covers a path or a query.
+            return error_response(422, "nul_character", NUL_CHARACTER)
         return error_response(422, "value_out_of_range", OUT_OF_RANGE)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == FASTAPI_UNREADABLE_BODY:
+            # Bytes that are not UTF-8 (an old Vietnamese code page, UTF-16): JSON cannot be read.
+            return error_response(400, "body_not_utf8", UNREADABLE_BODY)
         message = GENERIC.get(exc.status_code, str(exc.detail))
-        return error_response(exc.status_code, f"http_{exc.status_code}", message)
+        response = error_response(exc.status_code, f"http_{exc.status_code}", message)
+        response.headers.update(exc.headers or {})
+        if exc.status_code == 405:
+            response.headers["Allow"] = _allowed_methods(request) or response.headers.get("Allow", "")
+        return response
 
 
-def _jsonable(errors: object) -> object:
+def _allowed_methods(request: Request) -> str:
+    """Every method the API documents for this address. (The router names only those of the first
+    route whose path matches: GET /admin/centres would hide POST /admin/centres.)"""
+    methods: set[str] = set()
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, request.url.path):
+            methods.update(method.upper() for method in operations)
+    return ", ".join(sorted(methods))
+
+
+def _body_not_json(request: Request, errors: Sequence[Any]) -> bool:
+    """The body was sent with another Content-Type than JSON, so it was not read as JSON at all."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    whole_body = any(tuple(error.get("loc", ())) == ("body",) and error.get("type") in WHOLE_BODY for error in errors)
+    return whole_body and not (content_type == "application/json" or content_type.endswith("+json"))
+
+
+def _jsonable(errors: Sequence[Any]) -> object:
     import json
 
-    return json.loads(json.dumps(errors, default=str))
+    # Not the input itself: it may be a password, or megabytes of text.
+    kept = [{key: value for key, value in dict(error).items() if key not in ("input", "url")} for error in errors]
+    return json.loads(json.dumps(kept, default=str))

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
+from pydantic import WithJsonSchema
 
 from server.api.common import refusals
 from server.api.deps import Ctx, CurrentActor
@@ -17,8 +18,13 @@ router = APIRouter(prefix="/reports", tags=["reports"])
 
 READ = refusals(401, 403, 404, 422)
 
-DateFrom = Annotated[str | None, Query(description="First service day, YYYY-MM-DD (the centre's local day).")]
-DateTo = Annotated[str | None, Query(description="Last service day, included, YYYY-MM-DD; at most 366 days after date_from.")]
+# Plain text, so that a wrong date gets the service's own message (server/services/reports.py);
+# bounded, so that the refusal, which quotes it, stays short.
+Day = Annotated[str | None, WithJsonSchema({"type": "string", "format": "date", "maxLength": 32, "examples": ["2026-11-23"]})]
+DateFrom = Annotated[Day, Query(max_length=32, description="First service day, YYYY-MM-DD (the centre's local day).")]
+DateTo = Annotated[
+    Day, Query(max_length=32, description="Last service day, included, YYYY-MM-DD; at most 366 days after date_from.")
+]
 CentreId = Annotated[
     int | None, Query(description="Required for the province administrator; a centre's own administrator may omit it.")
 ]
@@ -68,7 +74,8 @@ def export_csv(
     date_to: DateTo = None,
     centre_id: CentreId = None,
     table: Annotated[
-        str | None, Query(description="tong-hop | linh-vuc | quay | can-bo | gio | hai-long; linh-vuc when omitted.")
+        str | None,
+        Query(max_length=32, description="tong-hop | linh-vuc | quay | can-bo | gio | hai-long; linh-vuc when omitted."),
     ] = None,
 ) -> Response:
     """One table of the report as CSV (comma separated, UTF-8 with BOM so Excel shows Vietnamese)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from server import schemas
-from server.api.common import COMMAND_REFUSALS, refusals
+from server.api.common import ISSUE_REFUSALS, refusals
 from server.api.deps import Ctx, CurrentActor, IdempotencyKey
 from server.engine.estimate import order_key
 from server.services import commands, views
@@ -15,14 +15,14 @@ from server.storage import tables
 router = APIRouter(tags=["tickets"])
 
 
-@router.post("/tickets", status_code=201, response_model=schemas.IssuedTicketOut, responses=COMMAND_REFUSALS)
+@router.post("/tickets", status_code=201, response_model=schemas.IssuedTicketOut, responses=ISSUE_REFUSALS)
 def issue_ticket(body: schemas.IssueTicketIn, ctx: Ctx, actor: CurrentActor, key: IdempotencyKey) -> schemas.IssuedTicketOut:
     """Take a number (Lấy số) in a field, optionally in a priority group. Send an Idempotency-Key so
     a retry after a timeout returns the same ticket instead of a second one."""
     return commands.issue_ticket(ctx, actor, body, key)
 
 
-@router.get("/tickets/{ticket_id}", response_model=schemas.TicketOut, responses=refusals(401, 404))
+@router.get("/tickets/{ticket_id}", response_model=schemas.TicketOut, responses=refusals(401, 404, 422))
 def get_ticket(ticket_id: int, ctx: Ctx, actor: CurrentActor) -> schemas.TicketOut:
     with ctx.read() as session:
         ticket = session.get(tables.Ticket, ticket_id)
@@ -31,7 +31,7 @@ def get_ticket(ticket_id: int, ctx: Ctx, actor: CurrentActor) -> schemas.TicketO
         return views.ticket_out(session, ticket)
 
 
-@router.get("/public/tickets/{code}", response_model=schemas.PublicTicketStatus, responses=refusals(404), tags=["public"])
+@router.get("/public/tickets/{code}", response_model=schemas.PublicTicketStatus, responses=refusals(404, 422), tags=["public"])
 def public_ticket(code: str, ctx: Ctx) -> schemas.PublicTicketStatus:
     """The status behind a ticket's QR code. No sign-in; the code is the only key."""
     with ctx.read() as session:
@@ -54,7 +54,7 @@ def field_queue(field_id: int, ctx: Ctx, actor: CurrentActor) -> list[schemas.Ti
         return [views.ticket_out(session, t) for t in rows]
 
 
-@router.get("/centres/{centre_id}/state", response_model=schemas.CentreState, responses=refusals(401, 404))
+@router.get("/centres/{centre_id}/state", response_model=schemas.CentreState, responses=refusals(401, 404, 422))
 def centre_state(centre_id: int, ctx: Ctx, actor: CurrentActor) -> schemas.CentreState:
     """What a kiosk or waiting-room screen shows (the same as the websocket snapshot)."""
     if actor.centre_id is not None and actor.centre_id != centre_id:

@@ -29,6 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import WebSocketRoute
 
 from server.realtime import Delivery, Hub, Message, Subscription
+from server.schemas import Text
 from server.services import auth, views
 from server.services.context import AppContext
 from server.services.errors import Forbidden, Invalid, NotFound, QueueError, Unauthorized
@@ -44,10 +45,10 @@ class SubscribeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     type: Literal["subscribe"]
     scope: Literal["centre", "counter", "ticket"]
-    token: str | None = Field(default=None, max_length=200)
+    token: Text | None = Field(default=None, max_length=200)
     centre_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
     counter_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
-    code: str | None = Field(default=None, max_length=64)
+    code: Text | None = Field(default=None, max_length=64)
 
 
 class CentreSnapshots:
@@ -345,7 +346,7 @@ async def _serve(websocket: WebSocket, watch: Watch, feed: Feed) -> None:
             feed.last_heard = time.monotonic()
             try:
                 kind = json.loads(raw).get("type")
-            except (json.JSONDecodeError, AttributeError):
+            except (ValueError, RecursionError, AttributeError):  # not JSON, too deeply nested, not an object
                 kind = None
             if kind == "snapshot":
                 subscription.request_resync()

@@ -18,6 +18,7 @@ from server.services.errors import Forbidden, Invalid, NotFound
 from server.storage import tables
 
 MAX_DAYS = 366
+FIRST_YEAR, LAST_YEAR = 2000, 2100
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -38,11 +39,15 @@ def _parse_day(value: str | None, name: str) -> date:
     try:
         if not _ISO_DATE.fullmatch(text):
             raise ValueError(text)
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise Invalid(
             "date_invalid", f"{name} “{text}” không phải một ngày hợp lệ. Hãy nhập dạng YYYY-MM-DD, ví dụ 2026-11-01."
         ) from None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        # Year 1 or 9999 has no local midnight in every time zone; no centre has served then.
+        raise Invalid("date_out_of_range", f"{name} “{text}” phải trong khoảng từ năm {FIRST_YEAR} đến năm {LAST_YEAR}.")
+    return day
 
 
 def parse_range(date_from: str | None, date_to: str | None) -> DateRange:
