@@ -139,6 +139,22 @@ def test_issue_event_and_estimate() -> None:
     assert result.ticket.state == TicketState.WAITING and result.ticket.queued_at == NOW
 
 
+def test_issue_event_says_what_the_ticket_is_but_never_its_code() -> None:
+    """The log rebuilds the queue (engine.replay), and event data reaches public screens."""
+    f = field(2, prefix="B", number_start=1, number_end=99)
+    group = PriorityGroup(7, 1, "Người cao tuổi", True)
+    event = q.issue(centre(), f, FieldDay(2, DAY, 4), group, NOW, "the-secret-code", 0, 0, 1).event
+    assert event.data == {
+        "people_ahead": 0,
+        "wait_minutes": 0,
+        "number": 5,
+        "label": "B05",
+        "priority_group_id": 7,
+        "service_day": "2026-11-23",
+    }
+    assert "the-secret-code" not in repr(event.data)
+
+
 def test_priority_ticket_counts_only_priority_people_ahead() -> None:
     result = q.issue(centre(), field(), FieldDay(1, DAY, 0), PriorityGroup(7, 1, "Người cao tuổi", True), NOW, "c", 5, 1, 1)
     assert result.people_ahead == 1
