@@ -87,7 +87,11 @@ class Server:
     def password(self) -> str:
         return str(self.credentials["password"])
 
-    def start(self) -> None:
+    def start(self, settle: bool = True) -> None:
+        """Start the server and return once it answers /health. With several workers and
+        `settle`, also wait until every worker has finished starting, which a benchmark needs
+        before it measures; a restart under load (after kill()) cannot wait for idle workers and
+        passes settle=False."""
         # The CLI prints to stdout; send it to stderr so a benchmark's stdout stays metric lines.
         args = ["server", "--host", HOST, "--port", str(self.port)]
         if self.workers > 1:
@@ -95,7 +99,7 @@ class Server:
         self.process = subprocess.Popen(_cli(*args), env=self.env, stdout=sys.stderr, stderr=sys.stderr)
         _wait_healthy(self.process, self.base_url)
         if self.workers > 1:
-            self._worker_pids = _wait_workers_started(self.process, self.workers)
+            self._worker_pids = (_wait_workers_started if settle else _wait_workers_spawned)(self.process, self.workers)
         workers = f", workers {self._worker_pids}" if self.workers > 1 else ""
         log(f"server pid {self.process.pid} ready at {self.base_url}{workers}")
 
@@ -110,6 +114,30 @@ class Server:
                 with suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
         self._worker_pids = []
+
+    def kill(self) -> None:
+        """`kill -9` of the whole server, as a power cut or the OOM killer would do it: no clean
+        shutdown, no lifespan end, open transactions and sockets simply cut. With several workers
+        every process goes, the workers too (they are found while the master is frozen with
+        SIGSTOP, so it cannot start a replacement between the listing and the kills). Returns once
+        they are all dead, so that start() can take the same port and data again."""
+        if self.process is None or self.process.poll() is not None:
+            self._worker_pids = []
+            return
+        master = self.process.pid
+        with suppress(ProcessLookupError):
+            os.kill(master, signal.SIGSTOP)
+        # Every process of the server: uvicorn's workers and multiprocessing's helpers alike.
+        doomed = _descendants(master)
+        for pid in doomed:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        with suppress(ProcessLookupError):
+            os.kill(master, signal.SIGKILL)
+        self.process.wait()
+        _wait_dead(doomed)
+        self._worker_pids = []
+        log(f"server pid {master} killed (SIGKILL){f', with {len(doomed)} child processes' if doomed else ''}")
 
     def worker_pids(self) -> list[int]:
         """The processes that serve requests: uvicorn's workers, or the server itself with one worker."""
@@ -194,6 +222,49 @@ def _uvicorn_workers(master: int) -> list[int]:
     )
 
 
+def _descendants(root: int) -> list[int]:
+    """Every process below `root` (children, their children…), by parent PIDs in /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            parent = _parent_pid(int(entry.name))
+            if parent is not None:
+                children.setdefault(parent, []).append(int(entry.name))
+    found: list[int] = []
+    todo = [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """Whether any thread of a process is still running. A killed process's main thread may be a
+    zombie while its other threads are still exiting, holding its sockets: all must be done."""
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    for task in tasks:
+        try:
+            stat = (task / "stat").read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if stat[stat.rindex(")") + 2 :].split()[0] not in ("Z", "X"):
+            return True
+    return False
+
+
+def _wait_dead(pids: Sequence[int]) -> None:
+    """Until every process is gone or a zombie (which holds no socket or file any more)."""
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    while any(_alive(pid) for pid in pids):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"processes {list(pids)} still alive {STOP_TIMEOUT_S:.0f} s after SIGKILL")
+        time.sleep(0.01)
+
+
 # --- process control ----------------------------------------------------------------------------
 
 
@@ -249,6 +320,17 @@ def _wait_workers_started(process: subprocess.Popen[bytes], workers: int) -> lis
         previous = now
         time.sleep(0.1)
     raise RuntimeError(f"the server's {workers} workers did not all start within {STARTUP_TIMEOUT_S:.0f} s")
+
+
+def _wait_workers_spawned(process: subprocess.Popen[bytes], workers: int) -> list[int]:
+    """The worker processes, once they all exist (started or not)."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        pids = _uvicorn_workers(process.pid)
+        if len(pids) == workers:
+            return pids
+        time.sleep(0.05)
+    raise RuntimeError(f"the server's {workers} workers were not all there within {STARTUP_TIMEOUT_S:.0f} s")
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -323,7 +405,14 @@ def running_server(db: Db = "sqlite", workers: int = 1, province_admin: bool = F
         _require_postgres()
     with tempfile.TemporaryDirectory(prefix="hangdoi-bench-") as tmp:
         data_dir = Path(tmp)
-        env = {**os.environ, "HANGDOI_DATA_DIR": str(data_dir), "HANGDOI_LOG_LEVEL": "warning"}
+        env = {
+            **os.environ,
+            "HANGDOI_DATA_DIR": str(data_dir),
+            "HANGDOI_LOG_LEVEL": "warning",
+            # Load generators play many kiosks with the demo's one kiosk token.
+            "HANGDOI_KIOSK_TICKETS_PER_MINUTE": "1000000",
+            "HANGDOI_KIOSK_TICKETS_PER_15_MINUTES": "1000000",
+        }
         # A stray hangdoi.toml or database URL from the caller's environment must not leak in.
         for name in (
             "HANGDOI_CONFIG",

@@ -134,8 +134,12 @@ class DisplayModel(QObject):
         calls = sorted((_call(c) for c in state["recent_calls"]), key=lambda c: c.seq)
         self.recent = [c for c in reversed(calls) if self.shows_call(c)][: self.recent_limit]
         if self.handled_seq is not None:
-            # Back after a disconnection: say the calls made meanwhile, once, oldest first.
-            cutoff = datetime.now(UTC) - timedelta(seconds=self.missed_call_seconds)
+            # Back after a disconnection (or a resync, which drops the events on their way): say
+            # the calls made meanwhile, once, oldest first. "Recent" is by the server's clock, as
+            # the calls' times are: a display PC whose clock is a few minutes off would otherwise
+            # say nothing, or calls long gone.
+            server_now = datetime.fromisoformat(state["now"]) if state.get("now") else datetime.now(UTC)
+            cutoff = server_now - timedelta(seconds=self.missed_call_seconds)
             for call in calls:
                 if call.seq > self.handled_seq and call.at >= cutoff and self.shows_call(call):
                     self.announce.emit(call)

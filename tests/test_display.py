@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -171,6 +172,51 @@ def test_a_reconnect_repeats_nothing_and_says_missed_calls_once(qtbot: QtBot, di
     qtbot.waitUntil(lambda: display.connection.online, timeout=10000)
     qtbot.wait(500)
     assert display.spoken == ["1001", "1002", "1002"]
+
+
+def test_every_call_missed_while_away_is_said_once_even_many(qtbot: QtBot, display: Display, live: Live) -> None:
+    """More calls than a board lists (ten) made while the display was away: each is said once, in order."""
+    for _ in range(12):
+        live.issue(HO_TICH)
+    officer = live.officer("lan.nt", 1)
+    qtbot.wait(300)  # the display's snapshot after the counter opened
+    display.connection.stop()
+    for _ in range(12):
+        assert officer.post("/counters/1/call-next").status_code == 200
+        assert officer.post("/counters/1/finish").status_code == 200
+    display.connection.start()
+    qtbot.waitUntil(lambda: len(display.calls) == 12, timeout=10000)
+    qtbot.wait(300)
+    assert [c.label for c in display.calls] == [str(n) for n in range(1001, 1013)]
+
+
+def test_missed_calls_are_judged_recent_by_the_servers_clock(qapp: object) -> None:
+    """A display PC whose clock is days off still says the calls it missed (a reconnect, or a
+    resync that drops the events on their way), and only those the server made in the last minute."""
+    model = DisplayModel(Connection("http://127.0.0.1:9", None), missed_call_seconds=60)
+    announced: list[Call] = []
+    model.announce.connect(announced.append)
+    server_now = datetime(2020, 3, 2, 2, 0, tzinfo=UTC)  # years before this machine's clock
+
+    def state(seq: int, calls: list[tuple[int, int]]) -> dict[str, object]:
+        recent = [
+            {
+                "seq": s,
+                "kind": "ticket.called",
+                "at": (server_now - timedelta(seconds=age)).isoformat(),
+                "ticket_label": f"10{s:02}",
+                "field_id": 1,
+                "counter_id": 1,
+                "counter_number": 1,
+            }
+            for s, age in calls
+        ]
+        centre = {"timezone": "Asia/Ho_Chi_Minh"}
+        return {"seq": seq, "now": server_now.isoformat(), "centre": centre, "fields": [], "counters": [], "recent_calls": recent}
+
+    model.apply_snapshot(state(1, []))
+    model.apply_snapshot(state(4, [(2, 90), (3, 10), (4, 1)]))
+    assert [c.seq for c in announced] == [3, 4]
 
 
 def test_a_display_for_one_room_shows_only_its_counters(qtbot: QtBot, fonts: str, live: Live, pack: VoicePack) -> None:

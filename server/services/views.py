@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func
@@ -353,8 +353,17 @@ def counter_out(session: Session, counter: tables.Counter, field_ids: list[int])
     )
 
 
-def recent_calls(session: Session, centre_id: int, day_start: datetime, limit: int = 10) -> list[schemas.CallOut]:
-    rows = session.exec(
+# A centre snapshot's calls: the last RECENT_CALLS (what a board lists), and also every call of the
+# last MISSED_CALLS_SECONDS, up to MAX_RECENT_CALLS. A screen back after a dropped network or a
+# server restart announces from this list the calls it missed (display/model.py, board.js): with
+# only the last ten, a screen away while more were made would skip the older ones in silence.
+RECENT_CALLS = 10
+MISSED_CALLS_SECONDS = 300
+MAX_RECENT_CALLS = 500
+
+
+def recent_calls(session: Session, centre_id: int, day_start: datetime, now: datetime) -> list[schemas.CallOut]:
+    calls = (
         select(tables.Event, tables.Ticket.label)
         .join(tables.Ticket, col(tables.Ticket.id) == col(tables.Event.ticket_id))
         .where(
@@ -363,8 +372,11 @@ def recent_calls(session: Session, centre_id: int, day_start: datetime, limit: i
             tables.Event.at >= day_start,
         )
         .order_by(col(tables.Event.seq).desc())
-        .limit(limit)
-    ).all()
+    )
+    since = now - timedelta(seconds=MISSED_CALLS_SECONDS)
+    rows = session.exec(calls.where(tables.Event.at >= since).limit(MAX_RECENT_CALLS)).all()
+    if len(rows) < RECENT_CALLS:
+        rows = session.exec(calls.limit(RECENT_CALLS)).all()
     return [
         schemas.CallOut(
             seq=event.seq,
@@ -403,7 +415,7 @@ def centre_state(session: Session, centre_id: int, now: datetime) -> schemas.Cen
         fields=field_states(session, centre, now),
         counters=[counter_out(session, c, field_ids[c.id]) for c in counters if c.id is not None],  # type: ignore[index]
         priority_groups=[schemas.PriorityGroupOut.model_validate(g, from_attributes=True) for g in groups],
-        recent_calls=recent_calls(session, centre_id, _day_start(centre, now)),
+        recent_calls=recent_calls(session, centre_id, _day_start(centre, now), now),
     )
 
 

@@ -470,7 +470,8 @@
   }
 
   function renderCalls() {
-    const calls = [...view.state.recent_calls].sort((a, b) => b.seq - a.seq);
+    // The snapshot may hold every call of the last minutes (for screens that missed some): the ten latest.
+    const calls = [...view.state.recent_calls].sort((a, b) => b.seq - a.seq).slice(0, 10);
     const list = $("calls-list");
     if (calls.length === 0) {
       list.replaceChildren(el("li", { className: "empty" }, "Hôm nay chưa có lượt gọi nào."));
