@@ -173,6 +173,10 @@ def cmd_server(args: argparse.Namespace) -> int:
             "chạy nhiều tiến trình (--workers) cần PostgreSQL (HANGDOI_DATABASE_URL=postgresql+psycopg://…); "
             "với SQLite hãy chạy một tiến trình."
         )
+    from server.backup import hold_server_lock
+
+    # Held until the process ends: `hangdoi restore` refuses while it is, and makes this wait.
+    _server_lock = hold_server_lock(settings)
     upgrade(settings.database_url)
     print(f"hangdoi: máy chủ tại http://{settings.host}:{settings.port}  (tài liệu API: /docs)", flush=True)
     uvicorn.run(
@@ -190,6 +194,47 @@ def cmd_server(args: argparse.Namespace) -> int:
         # Behind nginx on a province server; harmless on a centre's LAN.
         proxy_headers=True,
     )
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from server import backup
+
+    settings = _settings()
+    try:
+        path, summary, removed = backup.backup(settings, args.out, args.keep)
+    except backup.BackupError as error:
+        raise CliError(str(error)) from error
+    print(f"Đã sao lưu vào {path} ({path.stat().st_size / 1_048_576:.1f} MB): {summary.describe()}.")
+    for old in removed:
+        print(f"  Đã xóa bản sao lưu cũ {old.name}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from server import backup
+
+    settings = _settings()
+    source = Path(args.file)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise CliError("khôi phục sẽ thay toàn bộ dữ liệu hiện tại; chạy lại với --yes để xác nhận.")
+        print(f"Khôi phục sẽ thay toàn bộ dữ liệu hiện tại ({settings.database_url}) bằng {source}.")
+        print("Các số thứ tự cấp sau thời điểm sao lưu sẽ bị mất và có thể được cấp lại.")
+        if input("Gõ 'dong y' để tiếp tục: ").strip().lower() not in ("dong y", "đồng ý"):
+            print("Đã hủy, không thay đổi gì.")
+            return 1
+    try:
+        kept, summary = backup.restore(settings, source)
+    except backup.BackupError as error:
+        raise CliError(str(error)) from error
+    # A backup from an older release gets today's schema.
+    upgrade(settings.database_url)
+    print(f"Đã khôi phục từ {source}: {summary.describe()}.")
+    print(f"Dữ liệu ngay trước khi khôi phục được giữ ở {kept} (khôi phục tệp đó nếu cần quay lại).")
+    print("Hãy khởi động lại máy chủ; các màn hình và máy lấy số tự kết nối lại.")
     return 0
 
 
@@ -217,6 +262,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="tạo Trung tâm mẫu với lĩnh vực, quầy, cán bộ và thiết bị")
     p.add_argument("--password", help="mật khẩu chung cho các tài khoản mẫu")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("backup", help="sao lưu cơ sở dữ liệu (được khi máy chủ đang chạy)")
+    p.add_argument("--out", help="thư mục hoặc tên tệp đích (mặc định: thư mục dữ liệu/backups)")
+    p.add_argument("--keep", type=int, help="chỉ giữ N bản sao lưu mới nhất trong thư mục đó")
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("restore", help="khôi phục cơ sở dữ liệu từ một bản sao lưu (máy chủ phải dừng)")
+    p.add_argument("file", help="tệp sao lưu (.sqlite3 hoặc .pgdump)")
+    p.add_argument("--yes", action="store_true", help="không hỏi lại")
+    p.set_defaults(func=cmd_restore)
 
     user = sub.add_parser("user", help="tài khoản cán bộ").add_subparsers(dest="user_command", required=True)
     p = user.add_parser("add", help="tạo tài khoản")
