@@ -32,15 +32,17 @@ apt_install() {
 # ensure_app_packages [test]: the Debian libraries Qt needs (also offscreen), sound for the voice,
 # espeak-ng and sox to build the voice pack, libusb for USB printers; with "test", the tools the
 # tests read printed tickets with (zbarimg, tesseract with Vietnamese) and the browser the web
-# rating page is tested in (chromium, driven by the playwright package; no browser download), and
-# what the province deployment test runs: nginx, openssl, psql and systemd-analyze.
+# rating page is tested in (chromium, driven by the playwright package; no browser download),
+# what the province deployment test runs: nginx, openssl, psql and systemd-analyze, and what the
+# centre deployment test checks its scripts and units with: shellcheck and unclutter (xfixes).
 ensure_app_packages() {
     local packages=(libegl1 libgl1 libx11-6 libxkbcommon0 libglib2.0-0 libfontconfig1 libfreetype6 libdbus-1-3
         libgssapi-krb5-2 libpulse0 libxrandr2 libxext6 libx11-xcb1 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1
         libxcb-image0 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-shm0 libxcb-sync1 libxcb-xfixes0
         libxcb-xkb1 libxkbcommon-x11-0 espeak-ng sox libusb-1.0-0)
     if [ "${1:-}" = "test" ]; then
-        packages+=(zbar-tools tesseract-ocr tesseract-ocr-vie chromium nginx openssl postgresql-client systemd)
+        packages+=(zbar-tools tesseract-ocr tesseract-ocr-vie chromium nginx openssl postgresql-client systemd
+            shellcheck unclutter-xfixes)
     fi
     apt_install "${packages[@]}"
 }
