@@ -260,18 +260,24 @@ def clock() -> SettableClock:
     return SettableClock(MONDAY_0830)
 
 
-@pytest.fixture
-def settings(tmp_path: Path, database: Template) -> Settings:
-    return Settings(
-        data_dir=tmp_path,
-        database_url=database.url,
-        public_base_url="https://hangdoi.example.vn",
-        heartbeat_seconds=15,
+def make_settings(tmp_path: Path, database: Template, **overrides: Any) -> Settings:
+    """The test server's settings; a module changes some by overriding the `settings` fixture."""
+    values: dict[str, Any] = {
+        "data_dir": tmp_path,
+        "database_url": database.url,
+        "public_base_url": "https://hangdoi.example.vn",
+        "heartbeat_seconds": 15,
         # Tests issue many tickets with one kiosk token at one frozen instant; the kiosk's rate
         # limit is tested on its own (tests/test_abuse.py).
-        kiosk_tickets_per_minute=100_000,
-        kiosk_tickets_per_15_minutes=100_000,
-    )
+        "kiosk_tickets_per_minute": 100_000,
+        "kiosk_tickets_per_15_minutes": 100_000,
+    }
+    return Settings(**{**values, **overrides})
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database: Template) -> Settings:
+    return make_settings(tmp_path, database)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from server.config import Settings
 from server.demo import DEMO_PASSWORD
 from server.storage import tables
 from server.storage.database import writer
-from tests.conftest import CHUNG_THUC, HO_TICH, Live, Template
+from tests.conftest import CHUNG_THUC, HO_TICH, Live, Template, make_settings
 from tests.fake_printer import FakePrinter
 from tests.test_kiosk import close_kiosk, open_kiosk
 
@@ -31,13 +31,7 @@ PER_15_MINUTES = 60
 @pytest.fixture
 def settings(tmp_path: Path, database: Template) -> Settings:
     # The production defaults, which conftest raises for the other tests.
-    return Settings(
-        data_dir=tmp_path,
-        database_url=database.url,
-        public_base_url="https://hangdoi.example.vn",
-        kiosk_tickets_per_minute=PER_MINUTE,
-        kiosk_tickets_per_15_minutes=PER_15_MINUTES,
-    )
+    return make_settings(tmp_path, database, kiosk_tickets_per_minute=PER_MINUTE, kiosk_tickets_per_15_minutes=PER_15_MINUTES)
 
 
 def ticket_count(live: Live) -> int:

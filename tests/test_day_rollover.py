@@ -22,7 +22,7 @@ from client.connection import Connection
 from display.model import Call, DisplayModel
 from server.config import Settings
 from server.storage import tables
-from tests.conftest import CHUNG_THUC, HO_TICH, NGUOI_CAO_TUOI, Live, Template, nothing_more, receive
+from tests.conftest import CHUNG_THUC, HO_TICH, NGUOI_CAO_TUOI, Live, Template, make_settings, nothing_more, receive
 from tests.test_counter import open_app, press, sign_in_at
 from tests.test_kiosk import close_kiosk, open_kiosk
 
@@ -39,12 +39,7 @@ DAY_CHECK_SECONDS = 0.2
 
 @pytest.fixture
 def settings(tmp_path: Path, database: Template) -> Settings:
-    return Settings(
-        data_dir=tmp_path,
-        database_url=database.url,
-        public_base_url="https://hangdoi.example.vn",
-        day_check_seconds=DAY_CHECK_SECONDS,
-    )
+    return make_settings(tmp_path, database, day_check_seconds=DAY_CHECK_SECONDS)
 
 
 def events_until(ws: ClientConnection, kind: str) -> list[dict[str, Any]]:

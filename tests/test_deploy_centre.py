@@ -47,6 +47,7 @@ from display.settings import DisplaySettings
 from kiosk.main import printer_config
 from kiosk.settings import KioskSettings
 from server.config import Settings
+from tests.test_deploy_province import require, verify_units
 
 pytestmark = pytest.mark.slow
 
@@ -78,16 +79,6 @@ START_TIMEOUT_S = 60.0
 # An upper bound for a failure message, not a measurement: the display builds its voice pack first.
 CONNECT_TIMEOUT_S = 90.0
 ADMIN_PASSWORD = "centre-admin-2026"
-
-
-def require(path: str | None, what: str) -> str:
-    """The tool's path; missing, it fails under CI (where the image must have it) and skips elsewhere."""
-    if path and Path(path).exists():
-        return path
-    reason = f"{what} is not installed (deploy/dev/bootstrap.sh installs it for the tests)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason}; CI must run the deployment tests")
-    pytest.skip(reason)
 
 
 def run(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
@@ -172,10 +163,7 @@ def test_system_units_verify(tmp_path: Path) -> None:
     # ExecStart must name an executable for verify to pass: point it at this venv's `hangdoi`.
     for unit in SYSTEM_UNITS:
         (tmp_path / unit).write_text((CENTRE / unit).read_text().replace(INSTALLED_HANGDOI, HANGDOI))
-    result = run([analyze, "verify", *(str(tmp_path / unit) for unit in SYSTEM_UNITS)])
-    # verify reports unknown keys and unparsable values on stderr but still exits 0: both count.
-    ours = [line for line in (result.stdout + result.stderr).splitlines() if "hangdoi" in line]
-    assert result.returncode == 0 and not ours, result.stdout + result.stderr
+    verify_units(analyze, [tmp_path / unit for unit in SYSTEM_UNITS])
 
     server = (CENTRE / "hangdoi-server.service").read_text()
     for line in (
@@ -229,9 +217,7 @@ def test_user_units_verify(tmp_path: Path) -> None:
     runtime = tmp_path / "run"
     runtime.mkdir(mode=0o700)
     env = {**clean_environment(), "XDG_RUNTIME_DIR": str(runtime), "HOME": str(tmp_path)}
-    result = run([analyze, "--user", "verify", *(str(units / unit) for unit in USER_UNITS)], env=env)
-    ours = [line for line in (result.stdout + result.stderr).splitlines() if "hangdoi" in line]
-    assert result.returncode == 0 and not ours, result.stdout + result.stderr
+    verify_units(analyze, [units / unit for unit in USER_UNITS], user=True, env=env)
 
     assert unit_values("hangdoi-session.target", "BindsTo") == ["graphical-session.target"]
     for role, (unit, app, _) in ROLES.items():

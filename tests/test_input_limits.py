@@ -21,7 +21,6 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlmodel import SQLModel
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
@@ -29,14 +28,13 @@ from server.api.limits import MAX_BODY_BYTES
 from server.cli import WS_MAX_MESSAGE_BYTES
 from server.storage import tables  # noqa: F401  (registers every table in SQLModel.metadata)
 from tests.conftest import HO_TICH, Live, receive
+from tests.test_centre_scoping import database_rows
 
 # Every test here runs against SQLite and against PostgreSQL.
 pytestmark = pytest.mark.both_databases
 
 VIETNAMESE = re.compile(r"[àáảãạăằắẳẵặâầấẩẫậđèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵ]", re.IGNORECASE)
 TOO_LARGE = "Dữ liệu gửi lên quá lớn: mỗi yêu cầu được gửi tối đa 1 MB."
-# A refused sign-in is recorded on purpose (repeated failures slow the next attempts down).
-NOT_CENTRE_DATA = {"login_failure"}
 
 
 def refused(answer: httpx.Response, status: int, code: str | None = None, message: str | None = None) -> str:
@@ -50,15 +48,6 @@ def refused(answer: httpx.Response, status: int, code: str | None = None, messag
     if message is not None:
         assert error["message"] == message, error
     return str(error["message"])
-
-
-def database_rows(live: Live) -> dict[str, set[str]]:
-    with live.ctx.engine.connect() as connection:
-        return {
-            table.name: {repr(tuple(row)) for row in connection.execute(table.select())}
-            for table in SQLModel.metadata.sorted_tables
-            if table.name not in NOT_CENTRE_DATA
-        }
 
 
 @dataclass
