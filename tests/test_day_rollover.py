@@ -189,19 +189,23 @@ def test_many_kiosks_at_the_first_minute_start_the_day_once(live: Live) -> None:
 
 
 @pytest.mark.both_databases
-def test_a_clock_put_back_does_not_start_a_day_again(live: Live) -> None:
+def test_a_clock_put_back_does_not_start_a_day_again(live: Live, caplog: pytest.LogCaptureFixture) -> None:
     live.issue(HO_TICH)
     live.clock.set(TUESDAY_0745)
     assert live.issue(HO_TICH)["ticket"]["label"] == "1001"
-    # Someone sets a PC clock that ran ahead back to Monday night. The centre's time never goes
-    # back: nothing expires again, no second day starts, and the next ticket is Tuesday's, queued
-    # behind the one before it.
+    # Someone sets a PC clock that ran a day ahead back to Monday night: nothing expires again and
+    # no second day starts; the server carries on with the clock it has (Monday's numbering goes
+    # on), and says in its log that the clock was put back, so someone sets it right.
     live.clock.set(MONDAY_2359)
-    after = live.issue(HO_TICH)["ticket"]
-    assert after["label"] == "1002" and after["service_day"] == "2026-11-24"
-    assert datetime.fromisoformat(after["issued_at"]) > TUESDAY_0745
+    with caplog.at_level("ERROR", logger="hangdoi"):
+        after = live.issue(HO_TICH)["ticket"]
+        live.issue(HO_TICH)
+    assert after["label"] == "1002" and after["service_day"] == "2026-11-23"
     assert len(day_events(live, "day.started")) == 1
     assert len(day_events(live, "ticket.expired")) == 1
+    warnings = [r.getMessage() for r in caplog.records if "was put back" in r.getMessage()]
+    assert len(warnings) == 1, warnings  # once in a while, not at every command
+    assert "set the clock right" in warnings[0]
 
 
 # --- the apps, connected across midnight --------------------------------------------------------

@@ -29,6 +29,14 @@ def test_the_wait_is_until_the_oldest_counted_ticket_leaves_the_window() -> None
     assert wait_before_next([at(-100), *recent], at(20), windows) == 40
 
 
+def test_tickets_dated_after_now_do_not_count() -> None:
+    # The server's clock was put back an hour: the kiosk's tickets of "the last minute" are dated
+    # in the future. They must not hold the kiosk until the clock catches up.
+    recent = [at(3600 + i) for i in range(3)]
+    assert wait_before_next(recent, at(10), [Window(60, 3)]) == 0
+    assert login_wait([at(3600 + i) for i in range(10)], 5, at(10)) == 0
+
+
 def test_the_longest_wait_of_all_windows_wins() -> None:
     windows = [Window(60, 3), Window(900, 4)]
     recent = [at(0), at(100), at(200), at(300)]

@@ -25,7 +25,9 @@ def wait_before_next(recent: Iterable[datetime], now: datetime, windows: Iterabl
     wait = 0.0
     for window in windows:
         span = timedelta(seconds=window.seconds)
-        inside = [t for t in times if now - t < span]
+        # A ticket dated after `now` (the clock was put back since) is not counted: counting it
+        # would hold the kiosk until the clock caught up.
+        inside = [t for t in times if timedelta(0) <= now - t < span]
         if window.most <= 0:
             return math.ceil(window.seconds)
         if len(inside) >= window.most:
@@ -44,12 +46,16 @@ def wait_text(seconds: int) -> str:
 
 # --- signing in -----------------------------------------------------------------------------------
 
-# Failed sign-ins are remembered this long. Within it, a username may fail this many times freely
-# (a mistyped password or two, a Caps Lock), an address (one PC, or a centre behind one router)
-# this many; after that every attempt waits, longer each time, up to MAX_LOGIN_DELAY.
+# Failed sign-ins are remembered this long. Within it, one username from one address may fail
+# this many times freely (a mistyped password or two, a Caps Lock); after that every attempt from
+# there waits, longer each time, up to MAX_LOGIN_DELAY. Looser limits hold a username tried from
+# many addresses (guessing spread out) and an address trying many usernames (a centre behind one
+# router has many officers): someone failing on purpose elsewhere does not lock an officer out at
+# her own desk unless they fail that often.
 LOGIN_FAILURE_WINDOW = timedelta(minutes=15)
-FREE_FAILURES_PER_USERNAME = 5
-FREE_FAILURES_PER_ADDRESS = 20
+FREE_FAILURES_PER_PAIR = 5
+FREE_FAILURES_PER_USERNAME = 30
+FREE_FAILURES_PER_ADDRESS = 50
 FIRST_LOGIN_DELAY_SECONDS = 5
 MAX_LOGIN_DELAY_SECONDS = 300
 
@@ -59,7 +65,7 @@ def login_wait(failures: Iterable[datetime], free: int, now: datetime) -> int:
     username or one address): 0 while there have been fewer than `free`; then 5 s after the last
     failure, doubling with every further failure, at most 5 minutes. A guessing script gets a
     handful of tries an hour; an officer who mistyped waits seconds."""
-    inside = sorted(t for t in failures if now - t < LOGIN_FAILURE_WINDOW)
+    inside = sorted(t for t in failures if timedelta(0) <= now - t < LOGIN_FAILURE_WINDOW)
     extra = len(inside) - free
     if extra < 0:
         return 0

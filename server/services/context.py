@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -41,6 +43,32 @@ _EARLIER_ANSWER = select(tables.IdempotencyRecord).where(
 )
 
 
+# A server clock this far behind the centre's last event was put back (a fast clock corrected by
+# hand or by NTP, a dead RTC battery). Nothing can be trusted to order by time until it catches
+# up, and freezing time would stop every rule that counts in minutes (the kiosk's rate limit,
+# waits, estimates): the server carries on with the clock it has and says so in its log, once
+# in a while, so that someone sets the clock right.
+CLOCK_WENT_BACK = timedelta(seconds=60)
+CLOCK_WARNING_EVERY = 600.0
+log = logging.getLogger("hangdoi")
+
+
+def _warn_clock_went_back(ctx: AppContext, centre: tables.Centre, now: datetime) -> None:
+    assert centre.id is not None and centre.last_event_at is not None
+    last = ctx.clock_warned_at.get(centre.id)
+    if last is not None and time.monotonic() - last < CLOCK_WARNING_EVERY:
+        return
+    ctx.clock_warned_at[centre.id] = time.monotonic()
+    log.error(
+        "the server's clock (%s) is %s behind the last event of centre %s (%s): it was put back. Tickets issued "
+        "now may queue ahead of earlier ones until it catches up; set the clock right (timedatectl, NTP).",
+        now.isoformat(timespec="seconds"),
+        centre.last_event_at - now,
+        centre.id,
+        centre.last_event_at.isoformat(timespec="seconds"),
+    )
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who sends a request: a signed-in officer or an authenticated device."""
@@ -72,6 +100,8 @@ class AppContext:
     # SQLite's busy handler retries with sleeps and lets a few requests wait for seconds.
     # None on PostgreSQL, where row locks order the writers.
     write_lock: threading.Lock | None = None
+    # When the log last said, per centre, that the clock was put back (monotonic seconds).
+    clock_warned_at: dict[int, float] = field(default_factory=dict)
 
     def read(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
@@ -144,10 +174,8 @@ class UnitOfWork:
             # event times grow with numbers and sequence numbers.
             self.now = self.ctx.clock.now()
         self._centre = centre
-        if centre.last_event_at is not None and self.now <= centre.last_event_at:
-            # The clock went back (or two commands share a microsecond): time stays in step with
-            # sequence numbers, so queue order by time is the order tickets were really issued.
-            self.now = centre.last_event_at + timedelta(microseconds=1)
+        if centre.last_event_at is not None and self.now < centre.last_event_at - CLOCK_WENT_BACK:
+            _warn_clock_went_back(self.ctx, centre, self.now)
         # The first command of a new local day closes the day before, before doing its own work.
         service_day.start_day_if_due(self, centre)
         return centre

@@ -42,8 +42,8 @@ class Centre(SQLModel, table=True):
     # The local day the centre's numbering is on. The first command of a new day (or the server's
     # check at midnight) moves it on and closes the tickets left open from the day before.
     service_day: date | None = None
-    # The time of the centre's last event. A command's time is never earlier: a PC clock put back
-    # (a dead RTC battery, an NTP correction) must not let a new ticket queue ahead of older ones.
+    # The time of the centre's last event: a command dated well before it means the server's clock
+    # was put back, which the server reports (services/context.py).
     last_event_at: datetime | None = _ts()
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
