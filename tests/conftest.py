@@ -271,6 +271,7 @@ def make_settings(tmp_path: Path, database: Template, **overrides: Any) -> Setti
         # limit is tested on its own (tests/test_abuse.py).
         "kiosk_tickets_per_minute": 100_000,
         "kiosk_tickets_per_15_minutes": 100_000,
+        "kiosk_tickets_per_hour": 100_000,
     }
     return Settings(**{**values, **overrides})
 

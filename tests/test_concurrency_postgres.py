@@ -20,7 +20,7 @@ import pytest
 from sqlmodel import Session, col, select
 from websockets.sync.client import ClientConnection, connect
 
-from bench._server import Server
+from bench._server import UNLIMITED_KIOSK, Server
 from server.demo import DEMO_PASSWORD
 from server.storage import tables
 from server.storage.database import make_engine
@@ -46,6 +46,7 @@ def server_process(database: Template, data_dir: Path, workers: int) -> Iterator
         "HANGDOI_DATA_DIR": str(data_dir),
         "HANGDOI_DATABASE_URL": database.url,
         "HANGDOI_LOG_LEVEL": "warning",
+        **UNLIMITED_KIOSK,
         # PostgreSQL allows 100 connections here: 4 workers x (8 + 4 + 1 listener) leaves room.
         "HANGDOI_DB_POOL_SIZE": "8",
         "HANGDOI_DB_POOL_OVERFLOW": "4",

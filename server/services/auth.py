@@ -176,17 +176,25 @@ LOGIN_LOCK_KEY = 0x68646C6F67696E
 
 
 def _begin_attempt(ctx: AppContext, username: str, address: str) -> None:
-    """Refuse a sign-in while its username or address has failed too often lately; otherwise
-    record the attempt as a failure before the password is checked (a success removes it), so
-    many attempts sent at once are counted exactly."""
+    """Refuse a sign-in while this username from this address (or the username, or the address,
+    with looser limits) has failed too often lately; otherwise record the attempt as a failure
+    before the password is checked (a success removes it), so that many attempts sent at once are
+    counted exactly."""
     with ctx.unit_of_work() as uow:
         if ctx.engine.dialect.name == "postgresql":
             uow.session.exec(text("SELECT pg_advisory_xact_lock(:key)"), params={"key": LOGIN_LOCK_KEY})  # type: ignore[call-overload]
-        since = uow.now - limits.LOGIN_FAILURE_WINDOW
         failure = tables.LoginFailure
-        by_username = uow.session.exec(select(failure.at).where(failure.username == username, col(failure.at) > since)).all()
-        by_address = uow.session.exec(select(failure.at).where(failure.address == address, col(failure.at) > since)).all()
+        recent = uow.session.exec(
+            select(failure.username, failure.address, failure.at).where(
+                col(failure.at) > uow.now - limits.LOGIN_FAILURE_WINDOW,
+                (failure.username == username) | (failure.address == address),
+            )
+        ).all()
+        pair = [at for u, a, at in recent if u == username and a == address]
+        by_username = [at for u, _a, at in recent if u == username]
+        by_address = [at for _u, a, at in recent if a == address]
         wait = max(
+            limits.login_wait(pair, limits.FREE_FAILURES_PER_PAIR, uow.now),
             limits.login_wait(by_username, limits.FREE_FAILURES_PER_USERNAME, uow.now),
             limits.login_wait(by_address, limits.FREE_FAILURES_PER_ADDRESS, uow.now),
         )
@@ -200,9 +208,23 @@ def _begin_attempt(ctx: AppContext, username: str, address: str) -> None:
         uow.commit()
 
 
+def _forgive(ctx: AppContext, username: str, address: str, new_hash: str | None) -> None:
+    """The password was right: this username's failures from this address are forgiven (whatever
+    happens to the rest of the sign-in, e.g. a counter that no longer exists). A hash made with an
+    older release's weaker argon2 settings is replaced (computed before, outside the write lock)."""
+    with ctx.unit_of_work() as uow:
+        failure = tables.LoginFailure
+        uow.session.exec(delete(failure).where(col(failure.username) == username, col(failure.address) == address))  # type: ignore[call-overload]
+        if new_hash is not None:
+            officer = tables.Officer
+            uow.session.exec(update(officer).where(col(officer.username) == username).values(password_hash=new_hash))  # type: ignore[call-overload]
+        uow.commit()
+
+
 def login(ctx: AppContext, body: schemas.LoginIn, address: str = "") -> schemas.LoginOut:
     username = body.username.strip().lower()[:64]
-    _begin_attempt(ctx, username, address[:64])
+    address = address[:64]
+    _begin_attempt(ctx, username, address)
     with ctx.read() as session:
         officer = session.exec(select(tables.Officer).where(tables.Officer.username == username)).first()
     if officer is None:
@@ -210,17 +232,11 @@ def login(ctx: AppContext, body: schemas.LoginIn, address: str = "") -> schemas.
         raise Unauthorized("bad_credentials", BAD_LOGIN)
     if not verify_password(officer.password_hash, body.password) or not officer.active:
         raise Unauthorized("bad_credentials", BAD_LOGIN)
+    _forgive(ctx, username, address, hash_password(body.password) if needs_rehash(officer.password_hash) else None)
     token = new_token(OFFICER_TOKEN_PREFIX)
     now = ctx.clock.now()
     expires = now + timedelta(hours=ctx.settings.token_ttl_hours)
     with ctx.unit_of_work() as uow:
-        # The password was right: this username's failures are forgiven.
-        uow.session.exec(delete(tables.LoginFailure).where(col(tables.LoginFailure.username) == username))  # type: ignore[call-overload]
-        if needs_rehash(officer.password_hash):
-            # Hashed with weaker argon2 settings than today's: store it again with the current ones.
-            stored = uow.session.get(tables.Officer, officer.id)
-            assert stored is not None
-            stored.password_hash = hash_password(body.password)
         auth = tables.AuthSession(officer_id=officer.id, token_hash=token_hash(token), created_at=now, expires_at=expires)  # type: ignore[arg-type]
         uow.session.add(auth)
         uow.session.flush()

@@ -31,6 +31,7 @@ def _check_kiosk_rate(uow: UnitOfWork, ctx: AppContext, actor: Actor) -> None:
     windows = [
         limits.Window(60, ctx.settings.kiosk_tickets_per_minute),
         limits.Window(15 * 60, ctx.settings.kiosk_tickets_per_15_minutes),
+        limits.Window(60 * 60, ctx.settings.kiosk_tickets_per_hour),
     ]
     since = uow.now - timedelta(seconds=max(w.seconds for w in windows))
     recent = uow.session.exec(_RECENT_ISSUES, params={"device_id": actor.id, "since": since}).all()
