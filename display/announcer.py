@@ -72,6 +72,18 @@ class Announcer(QObject):
             self._next_announcement()
         return announcement
 
+    def stop(self) -> None:
+        """Say nothing more: the waiting announcements are dropped and the clip playing stops.
+        Before the window goes: a player left decoding in its own threads while Qt deletes it
+        can crash the process."""
+        self.queue.clear()
+        self._clips.clear()
+        self._watchdog.stop()
+        self._playing = False
+        self.current = None
+        self.player.stop()
+        self.player.setSource(QUrl())
+
     @property
     def idle(self) -> bool:
         return self.current is None and not self.queue

@@ -133,6 +133,9 @@ class DisplayModel(QObject):
         self.counters = {c["id"]: c for c in state["counters"]}
         calls = sorted((_call(c) for c in state["recent_calls"]), key=lambda c: c.seq)
         self.recent = [c for c in reversed(calls) if self.shows_call(c)][: self.recent_limit]
+        if self.handled_seq is not None and int(state["seq"]) < self.handled_seq:
+            # The server's history went back (a backup was restored): every number from here is new.
+            self.handled_seq = int(state["seq"])
         if self.handled_seq is not None:
             # Back after a disconnection (or a resync, which drops the events on their way): say
             # the calls made meanwhile, once, oldest first. "Recent" is by the server's clock, as

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QRectF, Qt, QTimer
-from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QResizeEvent
+from PySide6.QtGui import QCloseEvent, QColor, QFont, QPainter, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from client.theme import BOARD, date_line, local_now
@@ -178,6 +178,11 @@ class DisplayWindow(QWidget):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self.apply_style()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.announcer is not None:
+            self.announcer.stop()
+        super().closeEvent(event)
 
     # --- state → screen -------------------------------------------------------------------------
 

@@ -616,3 +616,49 @@ def test_the_board_reconnects_and_says_missed_calls_once(
         assert board_log(page, "clips") == said
     finally:
         context.close()
+
+
+def test_after_a_restore_the_board_says_the_new_calls(
+    browser: Browser, restartable: Restartable, settings: Settings, pack: VoicePack, database: Template
+) -> None:
+    """A backup restored while the board stays on puts the centre's sequence numbers back: the calls
+    made after it reuse numbers the board has already handled, and must still be said."""
+    from server import backup
+
+    install_pack(pack, settings.data_dir)
+    devices = database.devices
+    with httpx.Client(base_url=f"{restartable.base}/api/v1", timeout=30) as anonymous:
+        login = anonymous.post("/auth/login", json={"username": "lan.nt", "password": "demo12345", "counter_id": 1})
+        officer_token = login.json()["token"]
+    with restartable.api(devices["kiosk"]) as kiosk:
+        for _ in range(4):
+            assert kiosk.post("/tickets", json={"field_id": HO_TICH}).status_code == 201
+    saved, _summary, _removed = backup.backup(settings)  # the 12:15 backup
+    context = browser.new_context(viewport=TV, device_scale_factor=1, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh")
+    try:
+        page = context.new_page()
+        page.goto(f"{restartable.base}/board?{FAST}#token={devices['display']}")
+        expect(page.locator("#centre-name")).to_be_visible()
+        with restartable.api(officer_token) as lan:
+            for step in ("call-next", "finish", "call-next", "finish", "call-next"):
+                assert lan.post(f"/counters/1/{step}").status_code == 200
+        expect(page.locator("#call-number")).to_have_text("1003")
+        said = spoken("1001", 1) + spoken("1002", 1) + spoken("1003", 1)
+        wait_for_clips(page, len(said))
+
+        # The afternoon's data is lost; the 12:15 backup is restored, and the server started again.
+        restartable.stop()
+        backup.restore(settings, saved)
+        restartable.start()
+        expect(page.locator("#offline")).to_be_hidden(timeout=10000)
+        # The officer calls again from where the backup stood: these numbers come with sequence
+        # numbers the board had already passed, and are said all the same.
+        with restartable.api(officer_token) as lan:
+            assert lan.post("/counters/1/call-next").status_code == 200
+        expect(page.locator("#call-number")).to_have_text("1001")
+        said += spoken("1001", 1)
+        wait_for_clips(page, len(said))
+        assert [a[0] for a in announced(page)] == ["1001", "1002", "1003", "1001"]
+        assert board_log(page, "clips") == said
+    finally:
+        context.close()

@@ -39,7 +39,8 @@ class Display:
 
     def close(self) -> None:
         self.connection.stop()
-        self.window.close()
+        self.window.close()  # stops the announcer too
+        assert self.announcer.idle
 
 
 def open_display(qtbot: QtBot, live: Live, pack: VoicePack, counters: list[int] | None = None) -> Display:
@@ -219,6 +220,23 @@ def test_missed_calls_are_judged_recent_by_the_servers_clock(qapp: object) -> No
     assert [c.seq for c in announced] == [3, 4]
 
 
+def test_after_a_restore_the_display_says_the_new_calls(qapp: object) -> None:
+    """A backup restored puts the centre's sequence numbers back (the 12:15 copy at 14:00): the
+    calls after it reuse numbers the display already handled, and must still be said."""
+    model = DisplayModel(Connection("http://127.0.0.1:9", None))
+    announced: list[Call] = []
+    model.announce.connect(announced.append)
+    now = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
+    centre = {"timezone": "Asia/Ho_Chi_Minh"}
+    snapshot = {"now": now.isoformat(), "centre": centre, "fields": [], "counters": [], "recent_calls": []}
+    model.apply_snapshot({**snapshot, "seq": 180})
+    model.apply_snapshot({**snapshot, "seq": 120})  # the server came back with the restored database
+    ticket = {"id": 7, "label": "1031", "field_id": 1, "state": "called", "counter_id": 1}
+    event = {"seq": 121, "kind": "ticket.called", "at": now.isoformat(), "ticket": ticket, "counter_id": 1, "counter_number": 1}
+    model.apply_event(event)
+    assert [(c.seq, c.label) for c in announced] == [(121, "1031")]
+
+
 def test_a_display_for_one_room_shows_only_its_counters(qtbot: QtBot, fonts: str, live: Live, pack: VoicePack) -> None:
     display = open_display(qtbot, live, pack, counters=[1, 2])
     try:
@@ -251,6 +269,7 @@ def test_the_exact_clips_of_a_call(qtbot: QtBot, pack: VoicePack) -> None:
     call = ["mời công dân có số", "một", "nghìn", "không", "trăm", "linh", "năm", "đến quầy số", "ba"]
     assert played == ["chime", *call, *call]
     assert missing == []
+    announcer.stop()
 
 
 def test_a_missing_clip_is_reported_and_the_rest_still_plays(qtbot: QtBot, pack: VoicePack, tmp_path: Path) -> None:
@@ -261,6 +280,8 @@ def test_a_missing_clip_is_reported_and_the_rest_still_plays(qtbot: QtBot, pack:
     assert path is not None
     path.unlink()
     assert broken.missing() == ["năm"]
-    played, missing = clips_of(qtbot, Announcer(broken, repeat=1, playback_rate=4.0), "1005", 3)
+    announcer = Announcer(broken, repeat=1, playback_rate=4.0)
+    played, missing = clips_of(qtbot, announcer, "1005", 3)
+    announcer.stop()
     assert missing == ["năm"]
     assert played == ["chime", "mời công dân có số", "một", "nghìn", "không", "trăm", "linh", "đến quầy số", "ba"]

@@ -250,6 +250,11 @@
     const calls = state.recent_calls.map(callOf).sort((a, b) => a.seq - b.seq);
     const visible = calls.filter(showsCall).reverse();
     model.recent = visible.slice(0, RECENT);
+    if (model.handledSeq !== null && Number(state.seq) < model.handledSeq) {
+      // The server's history went back (a backup was restored): every number from here is new.
+      model.handledSeq = Number(state.seq);
+      announcedSeqs.clear();
+    }
     if (model.handledSeq !== null) {
       // Back after a disconnection: say the calls made meanwhile, once, oldest first, if recent.
       const missed = calls.filter((call) => call.seq > model.handledSeq && showsCall(call));
