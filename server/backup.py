@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,6 +35,7 @@ from sqlalchemy.engine import URL, make_url
 
 from server.config import Settings
 from server.storage.database import is_postgres, is_sqlite
+from server.storage.migrate import upgrade
 
 SQLITE_SUFFIX = ".sqlite3"
 POSTGRES_SUFFIX = ".pgdump"
@@ -90,9 +93,25 @@ def target_path(settings: Settings, out: str | None) -> Path:
     return target
 
 
+@contextmanager
+def _private_files() -> Iterator[None]:
+    """Files made meanwhile are the user's alone (0600): a backup holds password and token
+    hashes, whoever runs the command and wherever it writes."""
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
 def backup(settings: Settings, out: str | None = None, keep: int | None = None) -> tuple[Path, Summary, list[Path]]:
     """Write a consistent copy of the database; with `keep`, delete all but the `keep` newest
     backups in the same folder. Returns the file, what it holds, and what was deleted."""
+    with _private_files():
+        return _backup(settings, out, keep)
+
+
+def _backup(settings: Settings, out: str | None, keep: int | None) -> tuple[Path, Summary, list[Path]]:
     target = target_path(settings, out)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
@@ -113,13 +132,17 @@ def backup(settings: Settings, out: str | None = None, keep: int | None = None) 
 
 
 def restore(settings: Settings, source: Path) -> tuple[Path, Summary]:
-    """Replace the database with a backup. Refuses while the server answers; keeps a copy of the
-    current database first. Returns that copy's path and what the restored database holds."""
-    source = source.expanduser()
+    """Replace the database with a backup, and bring its schema up to this release's. Refuses
+    while a server uses the database; keeps a copy of the current database first. Returns that
+    copy's path and what the restored database holds."""
+    source = source.expanduser().absolute()
     if not source.is_file():
-        raise BackupError(f"không tìm thấy tệp sao lưu {source}.")
-    with _no_server(settings):
-        return _restore(settings, source)
+        raise BackupError(f"không tìm thấy tệp sao lưu {source} (hãy ghi đường dẫn đầy đủ của tệp).")
+    with _private_files(), _no_server(settings):
+        kept, summary = _restore(settings, source)
+        # Within the lock: a server that systemd starts meanwhile waits, and does not migrate too.
+        upgrade(settings.database_url)
+        return kept, summary
 
 
 def _restore(settings: Settings, source: Path) -> tuple[Path, Summary]:
@@ -189,13 +212,23 @@ def _no_server(settings: Settings) -> Iterator[None]:
         yield
 
 
+_NAME = re.compile(rf"{PREFIX}(\d{{8}}-\d{{6}})(?:-(\d+))?")
+
+
+def _name_key(path: Path, suffix: str) -> tuple[str, int] | None:
+    """hangdoi-20261123-121500.sqlite3 → ("20261123-121500", 1); its same-second twin "-2" → 2."""
+    match = _NAME.fullmatch(path.name.removesuffix(suffix)) if path.name.endswith(suffix) else None
+    return (match[1], int(match[2] or 1)) if match else None
+
+
 def _prune(folder: Path, suffix: str, keep: int) -> list[Path]:
     """Delete all but the `keep` newest of our backups (by the time in their names) in a folder.
     Copies kept before a restore are never deleted here."""
     if keep < 1:
         raise BackupError("--keep phải từ 1 trở lên.")
-    ours = sorted((p for p in folder.glob(f"{PREFIX}*{suffix}") if p.is_file()), key=lambda p: (p.stat().st_mtime_ns, p.name))
-    doomed = ours[:-keep]
+    # By the name, not the file's date: a copy brought back from a USB stick has a new one.
+    ours = sorted((key, p) for p in folder.iterdir() if p.is_file() and (key := _name_key(p, suffix)) is not None)
+    doomed = [path for _key, path in ours[:-keep]]
     for path in doomed:
         path.unlink()
     return doomed
@@ -225,13 +258,18 @@ def _sqlite_backup(database: Path, target: Path) -> None:
         copy.execute("PRAGMA journal_mode=DELETE")
         problems = copy.execute("PRAGMA integrity_check").fetchall()
         if problems != [("ok",)]:
-            raise BackupError(f"bản sao vừa tạo bị lỗi: {problems[:3]}")
+            raise BackupError(f"bản sao vừa tạo bị lỗi ({_problems(problems)}); hãy kiểm tra ổ đĩa và chạy lại.")
         copy.commit()
     finally:
         copy.close()
         source.close()
     with open(target, "rb") as written:
         os.fsync(written.fileno())
+
+
+def _problems(rows: list[tuple[str, ...]]) -> str:
+    """SQLite's integrity_check findings, the first three, as one line."""
+    return "; ".join(str(row[0]) for row in rows[:3])
 
 
 def _check_sqlite_backup(path: Path) -> None:
@@ -245,7 +283,7 @@ def _check_sqlite_backup(path: Path) -> None:
     except sqlite3.DatabaseError as error:
         raise BackupError(f"{path.name} không phải bản sao lưu hợp lệ ({error}).") from error
     if problems != [("ok",)]:
-        raise BackupError(f"{path.name} bị hỏng (integrity_check: {problems[:3]}); không khôi phục.")
+        raise BackupError(f"{path.name} bị hỏng ({_problems(problems)}); không khôi phục.")
     missing = REQUIRED_TABLES - tables
     if missing:
         raise BackupError(f"{path.name} không phải bản sao lưu của hangdoi (thiếu bảng {', '.join(sorted(missing))}).")
@@ -324,23 +362,33 @@ def _check_pg_dump(path: Path) -> None:
 
 
 def _pg_restore(url: str, source: Path) -> None:
+    """Today's schema goes and the backup's comes back, in one transaction (all or nothing).
+    Dropping the whole schema, rather than pg_restore --clean dropping what the backup holds, also
+    removes tables a later release added: the migrations that follow then find what they expect.
+    The backup is first turned into SQL whole, so a broken file never meets the database."""
     conninfo, env = _libpq(url)
-    # --clean --if-exists: today's tables go and the backup's come back, in one transaction.
-    _run(
-        [
-            _tool("pg_restore"),
-            "--clean",
-            "--if-exists",
-            "--no-owner",
-            "--no-privileges",
-            "--single-transaction",
-            "--exit-on-error",
-            f"--dbname={conninfo}",
-            str(source),
-        ],
-        env,
-        "pg_restore",
-    )
+    handle, name = tempfile.mkstemp(prefix="hangdoi-restore-", suffix=".sql")  # private: 0600
+    os.close(handle)
+    script = Path(name)
+    try:
+        _run([_tool("pg_restore"), "--no-owner", "--no-privileges", f"--file={script}", str(source)], env, "pg_restore")
+        _run(
+            [
+                _tool("psql"),
+                "--no-psqlrc",
+                "--quiet",
+                "--single-transaction",
+                "--set=ON_ERROR_STOP=1",
+                f"--dbname={conninfo}",
+                "--command=DROP SCHEMA public CASCADE",
+                "--command=CREATE SCHEMA public",
+                f"--file={script}",
+            ],
+            env,
+            "khôi phục (psql)",
+        )
+    finally:
+        script.unlink(missing_ok=True)
 
 
 def _postgres_connections(url: str) -> int:
@@ -349,7 +397,8 @@ def _postgres_connections(url: str) -> int:
     conninfo, env = _libpq(url)
     with psycopg.connect(conninfo, password=env.get("PGPASSWORD")) as connection:
         row = connection.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND backend_type = 'client backend'"
         ).fetchone()
     return int(row[0]) if row else 0
 

@@ -230,8 +230,6 @@ def cmd_restore(args: argparse.Namespace) -> int:
         kept, summary = backup.restore(settings, source)
     except backup.BackupError as error:
         raise CliError(str(error)) from error
-    # A backup from an older release gets today's schema.
-    upgrade(settings.database_url)
     print(f"Đã khôi phục từ {source}: {summary.describe()}.")
     print(f"Dữ liệu ngay trước khi khôi phục được giữ ở {kept} (khôi phục tệp đó nếu cần quay lại).")
     print("Hãy khởi động lại máy chủ; các màn hình và máy lấy số tự kết nối lại.")

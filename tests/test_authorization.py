@@ -667,9 +667,12 @@ def ended_and_stayed(ending: list[Feed], staying: list[Feed], patience: float = 
         code = (feed.error or {}).get("code")
         if not (feed.closed.is_set() and feed.closed_with == 4401 and code == "invalid_token"):
             found.append(f"ending feed {n}: closed with {feed.closed_with}, error {feed.error}")
-    for n, feed in enumerate(staying):
+    for n, (feed, mark) in enumerate(zip(staying, marks, strict=True)):
         if feed.closed.is_set() or feed.error is not None:
             found.append(f"staying feed {n}: closed with {feed.closed_with}, error {feed.error}")
+        elif feed.pings < mark + 2:
+            # Without two heartbeats since, its token was never checked again: nothing was shown.
+            found.append(f"staying feed {n}: only {feed.pings - mark} heartbeats in {patience:.0f} s")
     for feed in [*ending, *staying]:
         feed.close()
     return found

@@ -153,13 +153,15 @@ def test_backup_while_kiosks_issue_then_restore(server: Server, tmp_path: Path) 
 def test_backups_are_kept_to_the_number_asked(tmp_path: Path) -> None:
     with running_server() as server:
         folder = tmp_path / "backups"
-        for _ in range(4):
-            assert hangdoi(server.env, "backup", "--out", str(folder), "--keep", "3").returncode == 0
-        names = sorted(p.name for p in folder.iterdir())
-        assert len(names) == 3
-        fourth = hangdoi(server.env, "backup", "--out", str(folder), "--keep", "3")
-        assert "Đã xóa bản sao lưu cũ" in fourth.stdout
-        assert len(list(folder.iterdir())) == 3 and names[0] not in {p.name for p in folder.iterdir()}
+        made: list[str] = []
+        for _ in range(5):
+            answer = hangdoi(server.env, "backup", "--out", str(folder), "--keep", "3")
+            assert answer.returncode == 0, answer.stderr
+            made.append(Path(re.search(r"Đã sao lưu vào (\S+)", answer.stdout)[1]).name)  # type: ignore[index]
+        # Several in one second get "-2", "-3"…: the three made last stay, whatever their names.
+        assert len(set(made)) == 5
+        assert sorted(p.name for p in folder.iterdir()) == sorted(made[-3:])
+        assert "Đã xóa bản sao lưu cũ" in answer.stdout
 
 
 def test_restore_refuses_what_is_not_a_hangdoi_backup(tmp_path: Path) -> None:
@@ -188,3 +190,65 @@ def test_restore_refuses_what_is_not_a_hangdoi_backup(tmp_path: Path) -> None:
         unconfirmed = hangdoi(server.env, "restore", str(other))
         assert unconfirmed.returncode == 2 and "--yes" in unconfirmed.stderr
         assert check_consistent(url) == before
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgres"])
+def test_a_backup_from_the_previous_release_comes_back_with_todays_schema(db: str, tmp_path: Path) -> None:
+    from alembic import command
+
+    from server.storage.migrate import alembic_config
+
+    with running_server(db=db) as server:
+        with httpx.Client(base_url=f"{server.base_url}/api/v1", headers={"Authorization": f"Bearer {server.kiosk_token}"}) as k:
+            assert k.post("/tickets", json={"field_id": HO_TICH}).status_code == 201
+        server.stop()
+        url = database_url(server)
+        # The database as the previous release left it (before migration 0004) … (SQLite
+        # rebuilds a table to drop a column: without the server's foreign-key checks.)
+        config = alembic_config(url)
+        engine = create_engine(url)
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0003")
+        engine.dispose()
+        old = hangdoi(server.env, "backup", "--out", str(tmp_path))
+        assert old.returncode == 0, old.stderr
+        [saved] = list(tmp_path.iterdir())
+        # … backed up, the files private to the server's user (they hold password hashes) …
+        assert saved.stat().st_mode & 0o777 == 0o600
+        # … then this release migrated it and used its new tables.
+        assert hangdoi(server.env, "migrate").returncode == 0
+        rows(url, "SELECT 1")  # reachable
+        engine = create_engine(url)
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO login_failure (username, address, at) VALUES ('x', 'y', '2026-11-23 01:00')"))
+        engine.dispose()
+
+        restored = hangdoi(server.env, "restore", str(saved), "--yes")
+        assert restored.returncode == 0, restored.stderr
+        assert rows(url, "SELECT version_num FROM alembic_version") == [("0004",)]
+        assert rows(url, "SELECT count(*) FROM login_failure") == [(0,)]
+        [kept] = [p for p in (server.data_dir / "backups").iterdir() if p.name.startswith("before-restore-")]
+        assert kept.stat().st_mode & 0o777 == 0o600
+        server.start()
+        with httpx.Client(base_url=f"{server.base_url}/api/v1", headers={"Authorization": f"Bearer {server.kiosk_token}"}) as k:
+            answer = k.post("/tickets", json={"field_id": HO_TICH})
+        assert answer.status_code == 201 and answer.json()["ticket"]["label"] == "1002"
+
+
+def test_keeping_goes_by_the_time_in_the_names(tmp_path: Path) -> None:
+    from server.backup import _prune
+
+    names = [
+        "hangdoi-20261123-121459.sqlite3",
+        "hangdoi-20261123-121500.sqlite3",
+        "hangdoi-20261123-121500-2.sqlite3",  # two more in the same second
+        "hangdoi-20261123-121500-3.sqlite3",
+        "before-restore-20261120-080000.sqlite3",  # never deleted by --keep
+        "notes.txt",
+    ]
+    for name in reversed(names):  # file dates the other way round: a copy back from a USB stick
+        (tmp_path / name).write_text(name)
+    removed = _prune(tmp_path, ".sqlite3", 2)
+    assert sorted(p.name for p in removed) == ["hangdoi-20261123-121459.sqlite3", "hangdoi-20261123-121500.sqlite3"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names[2:])

@@ -9,6 +9,7 @@ first command.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from sqlmodel import col, select
@@ -21,6 +22,8 @@ from server.storage.convert import write_back
 
 if TYPE_CHECKING:
     from server.services.context import AppContext, UnitOfWork
+
+log = logging.getLogger(__name__)
 
 OPEN_STATES = [model.TicketState.WAITING.value, model.TicketState.CALLED.value, model.TicketState.SERVING.value]
 
@@ -65,8 +68,13 @@ def start_due_days(ctx: AppContext) -> int:
     with ctx.read() as session:
         centres = session.exec(select(tables.Centre.id, tables.Centre.timezone, tables.Centre.service_day)).all()
     due = [centre_id for centre_id, timezone, day in centres if day is None or day < numbering.service_day(now, timezone)]
+    started = 0
     for centre_id in due:
-        with ctx.unit_of_work() as uow:
-            uow.lock_centre(centre_id)  # starts the day
-            uow.commit()
-    return len(due)
+        try:
+            with ctx.unit_of_work() as uow:
+                uow.lock_centre(centre_id)  # starts the day
+                uow.commit()
+            started += 1
+        except Exception:  # one centre's trouble must not keep the others in yesterday
+            log.exception("could not start the new service day of centre %s", centre_id)
+    return started
