@@ -67,6 +67,9 @@ def test_an_administrator_reads_and_downloads_the_report(day: Live, browse: Brow
     expect(page.locator(tile("served"))).to_have_text("3")
     expect(page.locator(tile("no-shows"))).to_have_text("1")
     expect(page.locator(tile("transferred"))).to_have_text("1")
+    # The one never called was closed when Tuesday began: still Monday's.
+    expect(page.locator(tile("expired"))).to_have_text("1")
+    expect(page.locator("#rp-expired .rp-tile-note")).to_have_text("chưa được phục vụ khi hết ngày")
     expect(page.locator(tile("wait"))).to_have_text("12,0 phút")
     expect(page.locator("#rp-wait .rp-tile-note")).to_have_text("trung vị 11,0 · P90 17,6 phút")
     expect(page.locator(tile("service"))).to_have_text("7,3 phút")
@@ -76,12 +79,12 @@ def test_an_administrator_reads_and_downloads_the_report(day: Live, browse: Brow
     ho_tich = page.locator("#rp-fields tr[data-code=HT]")
     expect(ho_tich.locator("th")).to_have_text("Hộ tịchHT")
     expect(ho_tich.locator("td")).to_have_text(
-        ["3", "1", "1", "0", "0", "15,0", "15,0", "19,0", "6,0", "6,0", "6,0", "1", "100%"]
+        ["3", "1", "1", "0", "0", "1", "15,0", "15,0", "19,0", "6,0", "6,0", "6,0", "1", "100%"]
     )
     expect(page.locator("#rp-fields tr[data-code=DD] td[data-col=served]")).to_have_text("1")
     expect(page.locator("#rp-fields tr[data-code=DD] td[data-col=wait_average]")).to_have_text("—")
     expect(page.locator("#rp-fields tfoot td")).to_have_text(
-        ["5", "3", "1", "1", "0", "12,0", "11,0", "17,6", "7,3", "6,0", "10,8", "2", "50%"]
+        ["5", "3", "1", "1", "0", "1", "12,0", "11,0", "17,6", "7,3", "6,0", "10,8", "2", "50%"]
     )
     expect(page.locator("#rp-counters tbody tr")).to_have_count(5)
     expect(page.locator("#rp-counters tr[data-number='2'] td[data-col=transferred]")).to_have_text("1")
@@ -116,14 +119,15 @@ def test_an_administrator_reads_and_downloads_the_report(day: Live, browse: Brow
     book = load_workbook(saved)
     assert book.sheetnames == ["Tổng hợp", "Theo lĩnh vực", "Theo quầy", "Theo cán bộ", "Theo giờ", "Mức độ hài lòng"]
     summary = book["Tổng hợp"]
-    assert [summary[f"A{row}"].value for row in (2, 7, 8, 13, 21)] == [
+    assert [summary[f"A{row}"].value for row in (2, 7, 8, 13, 14, 22)] == [
         "Trung tâm",
         "Số phiếu đã cấp",
         "Đã phục vụ (hoàn thành)",
+        "Hết hạn (chưa được phục vụ khi hết ngày)",
         "Thời gian chờ trung bình (phút)",
         "Tỷ lệ hài lòng",
     ]
-    assert [summary[f"B{row}"].value for row in (2, 7, 8, 13, 21)] == [CENTRE, 5, 3, 12.0, 0.5]
+    assert [summary[f"B{row}"].value for row in (2, 7, 8, 13, 14, 22)] == [CENTRE, 5, 3, 1, 12.0, 0.5]
     assert [c.value for c in book["Theo lĩnh vực"][2]] == [
         "HT",
         "Hộ tịch",
@@ -132,6 +136,7 @@ def test_an_administrator_reads_and_downloads_the_report(day: Live, browse: Brow
         1,
         0,
         0,
+        1,
         15.0,
         15.0,
         19.0,
