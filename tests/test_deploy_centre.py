@@ -140,7 +140,7 @@ def env_file_values() -> dict[str, str]:
 
 
 def test_shell_scripts_parse_and_pass_shellcheck() -> None:
-    bash_scripts = ["install-server.sh", "install-client.sh", "bash_profile"]
+    bash_scripts = ["install-server.sh", "install-client.sh", "install-common.sh", "bash_profile"]
     sh_scripts = ["hangdoi-admin", "xsession"]
     for script in bash_scripts:
         result = run(["bash", "-n", str(CENTRE / script)])

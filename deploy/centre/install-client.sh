@@ -50,6 +50,8 @@ SETTINGS_ONLY=no
 
 say() { printf '\033[1minstall-client:\033[0m %s\n' "$*"; }
 die() { printf 'install-client: %s\n' "$*" >&2; exit 1; }
+# shellcheck source-path=SCRIPTDIR source=install-common.sh
+. "$HERE/install-common.sh"
 
 positional=()
 while [ $# -gt 0 ]; do
@@ -252,15 +254,7 @@ case "$ROLE" in
     # espeak-ng and sox build the voice pack; PipeWire plays it (Qt speaks PulseAudio's protocol).
     display) packages+=(unclutter-xfixes espeak-ng sox pipewire-pulse wireplumber pulseaudio-utils) ;;
 esac
-missing=()
-for pkg in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    say "cài gói Debian / installing: ${missing[*]}"
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+apt_install "${packages[@]}"
 
 # 2. The screen's user: a normal local account with no password (nobody signs in as it by hand;
 #    getty logs it in on tty1). The kiosk's user may use the printer: lp for /dev/usb/lp0 and the
@@ -279,18 +273,8 @@ if [ "$ROLE" = kiosk ]; then
     usermod -a -G lp,dialout "$SCREEN_USER"
 fi
 
-# 3. hangdoi itself: a plain (not editable) install, so the source copy can go away.
-if [ ! -x "$VENV/bin/python" ]; then
-    say "tạo môi trường Python / creating $VENV"
-    install -d -m 0755 "$PREFIX"
-    python3 -m venv "$VENV"
-fi
-say "cài hangdoi vào / installing hangdoi into $VENV"
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check "$SRC"
-# This folder (guides, the X session, the units) next to the program, for later runs.
-install -d -m 0755 "$PREFIX/deploy/centre"
-cp -a "$HERE/." "$PREFIX/deploy/centre/"
+# 3. hangdoi itself, and this folder next to it.
+install_hangdoi
 # startx runs the session file itself: executable whatever the copy of the source lost (a FAT stick).
 chmod 0755 "$PREFIX/deploy/centre/xsession"
 

@@ -33,6 +33,8 @@ ADMIN_USERNAME="admin"
 
 say() { printf '\033[1minstall-server:\033[0m %s\n' "$*"; }
 die() { printf 'install-server: %s\n' "$*" >&2; exit 1; }
+# shellcheck source-path=SCRIPTDIR source=install-common.sh
+. "$HERE/install-common.sh"
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -54,15 +56,7 @@ fi
 BASE_URL="http://$ADDRESS:$PORT"
 
 # 1. Debian packages.
-missing=()
-for pkg in "${PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    say "cài gói Debian / installing: ${missing[*]}"
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+apt_install "${PACKAGES[@]}"
 
 # 2. The service user: no shell, no password, home = the data directory.
 if ! getent passwd "$SERVICE_USER" >/dev/null; then
@@ -79,18 +73,8 @@ if [ -f "$DATA/hangdoi.sqlite3" ] && [ -x "$ADMIN" ] &&
     "$ADMIN" backup
 fi
 
-# 3. The Python environment: a plain (not editable) install, so the source copy can go away.
-if [ ! -x "$VENV/bin/python" ]; then
-    say "tạo môi trường Python / creating $VENV"
-    install -d -m 0755 "$PREFIX"
-    python3 -m venv "$VENV"
-fi
-say "cài hangdoi vào / installing hangdoi into $VENV"
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check "$SRC"
-# This folder (guides, units, scripts) next to the program, for later runs and for the clients' guide.
-install -d -m 0755 "$PREFIX/deploy/centre"
-cp -a "$HERE/." "$PREFIX/deploy/centre/"
+# 3. The program, and this folder next to it.
+install_hangdoi
 install -m 0755 "$HERE/hangdoi-admin" "$ADMIN"
 
 # 4. Settings: written once, never overwritten (your changes stay).
