@@ -536,6 +536,16 @@ class Restartable:
         return httpx.Client(base_url=f"{self.base}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=30)
 
 
+def officer_with_tickets(restartable: Restartable, devices: dict[str, str], tickets: int) -> str:
+    """lan.nt signed in at counter 1, and that many Hộ tịch tickets taken at the kiosk: her token."""
+    with httpx.Client(base_url=f"{restartable.base}/api/v1", timeout=30) as anonymous:
+        login = anonymous.post("/auth/login", json={"username": "lan.nt", "password": "demo12345", "counter_id": 1})
+    with restartable.api(devices["kiosk"]) as kiosk:
+        for _ in range(tickets):
+            assert kiosk.post("/tickets", json={"field_id": HO_TICH}).status_code == 201
+    return str(login.json()["token"])
+
+
 @pytest.fixture
 def restartable(settings: Settings, clock: SettableClock) -> Iterator[Restartable]:
     server = Restartable(settings, clock)
@@ -549,13 +559,7 @@ def test_the_board_reconnects_and_says_missed_calls_once(
 ) -> None:
     install_pack(pack, settings.data_dir)
     devices = database.devices
-    with httpx.Client(base_url=f"{restartable.base}/api/v1", timeout=30) as anonymous:
-        login = anonymous.post("/auth/login", json={"username": "lan.nt", "password": "demo12345", "counter_id": 1})
-        officer_token = login.json()["token"]
-    kiosk = restartable.api(devices["kiosk"])
-    for _ in range(6):
-        assert kiosk.post("/tickets", json={"field_id": HO_TICH}).status_code == 201
-    kiosk.close()
+    officer_token = officer_with_tickets(restartable, devices, 6)
     context = browser.new_context(viewport=TV, device_scale_factor=1, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh")
     try:
         page = context.new_page()
@@ -627,12 +631,7 @@ def test_after_a_restore_the_board_says_the_new_calls(
 
     install_pack(pack, settings.data_dir)
     devices = database.devices
-    with httpx.Client(base_url=f"{restartable.base}/api/v1", timeout=30) as anonymous:
-        login = anonymous.post("/auth/login", json={"username": "lan.nt", "password": "demo12345", "counter_id": 1})
-        officer_token = login.json()["token"]
-    with restartable.api(devices["kiosk"]) as kiosk:
-        for _ in range(4):
-            assert kiosk.post("/tickets", json={"field_id": HO_TICH}).status_code == 201
+    officer_token = officer_with_tickets(restartable, devices, 4)
     saved, _summary, _removed = backup.backup(settings)  # the 12:15 backup
     context = browser.new_context(viewport=TV, device_scale_factor=1, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh")
     try:
