@@ -22,7 +22,6 @@ import pwd
 import re
 import shlex
 import shutil
-import signal
 import socket
 import sqlite3
 import stat
@@ -47,7 +46,7 @@ from display.settings import DisplaySettings
 from kiosk.main import printer_config
 from kiosk.settings import KioskSettings
 from server.config import Settings
-from tests.test_deploy_province import require, verify_units
+from tests.test_deploy_province import require, start_process, stop_process, verify_units
 
 pytestmark = pytest.mark.slow
 
@@ -481,25 +480,6 @@ class Centre:
         for log in sorted(self.logs.glob("*.log")):
             parts.append(f"--- {log.name}\n" + "\n".join(log.read_text(errors="replace").splitlines()[-25:]))
         return "\n".join(parts)
-
-
-def start_process(command: list[str], env: dict[str, str], log: Path, cwd: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        # Its own process group, so that anything it starts ends with it.
-        return subprocess.Popen(command, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def stop_process(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM (as systemd stops a unit), then SIGKILL to its whole group if it lingers."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
 
 
 def hangdoi(env: dict[str, str], cwd: Path, *args: str) -> str:

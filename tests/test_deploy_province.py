@@ -242,10 +242,10 @@ def debian_nginx_conf(site: Path, work: Path) -> str:
     return conf
 
 
-def start_process(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def start_process(command: list[str], env: dict[str, str], log: Path, cwd: Path | None = None) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
-        # Its own process group: uvicorn's workers and nginx's workers can be ended with it.
-        return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        # Its own process group: uvicorn's workers, nginx's workers and anything an app starts end with it.
+        return subprocess.Popen(command, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def stop_process(process: subprocess.Popen[bytes]) -> None:
