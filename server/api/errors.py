@@ -24,7 +24,6 @@ STATUS = {
 }
 
 OUT_OF_RANGE = "Dữ liệu gửi lên không hợp lệ: số hoặc giá trị vượt giới hạn cho phép."
-NUL_CHARACTER = "Dữ liệu gửi lên không hợp lệ: không được chứa ký tự NUL (\\x00)."
 NOT_JSON = "Dữ liệu gửi lên phải là JSON (Content-Type: application/json)."
 
 # FastAPI's words when a body cannot be decoded at all, and what we say instead.
@@ -143,9 +142,6 @@ def install(app: FastAPI) -> None:
     async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
         # An id or number beyond what the database column stores (SQLite raises OverflowError,
         # PostgreSQL a DataError): nothing can have it. The transaction has been rolled back.
-        if isinstance(exc, DataError) and "NUL" in str(exc.orig):
-            # PostgreSQL stores no NUL in text; the bodies' models refuse it, this covers a path or a query.
-            return error_response(422, "nul_character", NUL_CHARACTER)
         return error_response(422, "value_out_of_range", OUT_OF_RANGE)
 
     @app.exception_handler(StarletteHTTPException)
